@@ -1,0 +1,41 @@
+package dev.qrexec.broker.cli;
+
+import dev.qrexec.policy.cli.PolicyCli;
+
+import java.util.Arrays;
+
+/**
+ * Entry point of the {@code ./qrexec} launcher: the first word picks the tool.
+ * Each tool parses its own arguments; this class only dispatches.
+ */
+public final class Main {
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
+            usage();
+            return args.length == 0 ? 2 : 0;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "policy":
+                return PolicyCli.execute(rest);
+            default:
+                System.err.println("qrexec: unknown tool '" + args[0] + "'");
+                usage();
+                return 2;
+        }
+    }
+
+    private static void usage() {
+        System.err.println("usage: qrexec TOOL [ARGS...]");
+        System.err.println("tools:");
+        System.err.println("  policy    lint, evaluate and serve qrexec policy (qrexec policy --help)");
+    }
+}
