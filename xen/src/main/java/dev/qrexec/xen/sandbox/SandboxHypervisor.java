@@ -57,11 +57,20 @@ public final class SandboxHypervisor implements Hypervisor {
     /** Guards the check-and-reserve of host memory at start, and name/domain id uniqueness at define. */
     private final Object admission = new Object();
     private final long hostMemoryBytes;
+    private final StartProbe startProbe;
     private volatile boolean closed;
 
+    /** Test hook: told when a start reaches each of its steps (a crash test stops the daemon there). */
+    interface StartProbe {
+        StartProbe NONE = (qube, step) -> { };
+
+        void reached(String qube, String step);
+    }
+
     private SandboxHypervisor(SandboxConfig config, Path bwrap, Path setpriv, CgroupDriver cgroupDriver,
-                              long hostMemoryBytes) throws IOException {
+                              long hostMemoryBytes, StartProbe startProbe) throws IOException {
         this.config = config;
+        this.startProbe = startProbe;
         this.cgroupDriver = cgroupDriver;
         this.cgroups = new CgroupActions(cgroupDriver);
         this.store = new QubeStateStore(config.stateDir());
@@ -95,6 +104,10 @@ public final class SandboxHypervisor implements Hypervisor {
      * @throws HypervisorException.BackendUnavailable when this host cannot run sandboxes, saying why
      */
     public static SandboxHypervisor open(SandboxConfig config) {
+        return open(config, StartProbe.NONE);
+    }
+
+    static SandboxHypervisor open(SandboxConfig config, StartProbe startProbe) {
         Path bwrap = config.bwrap().or(() -> HostTools.findExecutable("bwrap")).filter(Files::isExecutable)
                 .orElseThrow(() -> new HypervisorException.BackendUnavailable(
                         "bubblewrap not found: apt-get install bubblewrap"));
@@ -105,7 +118,7 @@ public final class SandboxHypervisor implements Hypervisor {
         try {
             long host = config.hostMemoryBytes() > 0 ? config.hostMemoryBytes()
                     : HostTools.memTotalBytes(Path.of("/proc/meminfo"));
-            return new SandboxHypervisor(config, bwrap, setpriv, driver, host);
+            return new SandboxHypervisor(config, bwrap, setpriv, driver, host, startProbe);
         } catch (IOException e) {
             throw new HypervisorException.BackendUnavailable("sandbox backend '" + config.instance()
                     + "' cannot start: " + e.getMessage(), e);
@@ -227,11 +240,15 @@ public final class SandboxHypervisor implements Hypervisor {
         QubeSpec spec = qube.spec;
         try {
             store.writeRun(spec.name(), new QubeStateStore.RunRecord(QubeStateStore.Phase.STARTING, 0, 0));
+            startProbe.reached(spec.name(), "recorded");
             Optional<Path> privateDir = PrivateStorage.prepare(spec, qube.hostUid);
             PrivateStorage.prepareChannelDir(spec, qube.hostUid);
+            HostPaths.requireReachable(spec);
             cgroupDriver.create(spec.name(), spec.maxMemoryMiB() << 20, qube.targetBytes);
+            startProbe.reached(spec.name(), "cgroup-created");
             SandboxLauncher.Launched launched = launcher.launch(spec, qube.hostUid, privateDir,
                     store.consoleLog(spec.name()), config.startTimeout());
+            startProbe.reached(spec.name(), "launched");
             store.writeRun(spec.name(), new QubeStateStore.RunRecord(QubeStateStore.Phase.RUNNING,
                     launched.launcher().pid(), launched.init().pid()));
             SandboxQube.Running running = new SandboxQube.Running(launched.launcher().pid(), launched.init(),
@@ -391,14 +408,21 @@ public final class SandboxHypervisor implements Hypervisor {
 
     // ---- memory --------------------------------------------------------------------------------
 
+    /**
+     * Records the target and, for a running or paused qube, applies it to its cgroup (v1 soft limit,
+     * v2 {@code memory.high}): a reclaim goal, never an OOM trigger; the hard limit stays at the maximum.
+     */
     @Override
     public CompletableFuture<Void> setMemoryTarget(String name, long targetBytes) {
-        return onLane(name, qube -> {
-            long max = qube.spec.maxMemoryMiB() << 20;
+        SandboxQube known = qubes.get(name);
+        if (known != null) {
+            long max = known.spec.maxMemoryMiB() << 20;
             if (targetBytes <= 0 || targetBytes > max) {
-                throw new HypervisorException.OperationFailed("memory target of '" + name + "' must be in (0, "
-                        + max + "] bytes, was " + targetBytes);
+                throw new IllegalArgumentException("memory target of '" + name + "' must be in (0, " + max
+                        + "] bytes, was " + targetBytes);
             }
+        }
+        return onLane(name, qube -> {
             QubeState state = qube.state;
             if (state == QubeState.RUNNING || state == QubeState.PAUSED) {
                 try {
@@ -464,6 +488,7 @@ public final class SandboxHypervisor implements Hypervisor {
             Thread.currentThread().interrupt();
         }
         events.close();
+        cgroupDriver.removeInstanceGroupIfEmpty();
     }
 
     // ---- helpers -------------------------------------------------------------------------------
