@@ -249,9 +249,10 @@ public final class SandboxHypervisor implements Hypervisor {
             SandboxLauncher.Launched launched = launcher.launch(spec, qube.hostUid, privateDir,
                     store.consoleLog(spec.name()), config.startTimeout());
             startProbe.reached(spec.name(), "launched");
+            ProcessHandle init = launched.init() != null ? launched.init() : launched.launcher().toHandle();
             store.writeRun(spec.name(), new QubeStateStore.RunRecord(QubeStateStore.Phase.RUNNING,
-                    launched.launcher().pid(), launched.init().pid()));
-            SandboxQube.Running running = new SandboxQube.Running(launched.launcher().pid(), launched.init(),
+                    launched.launcher().pid(), init.pid()));
+            SandboxQube.Running running = new SandboxQube.Running(launched.launcher().pid(), init,
                     launched.launcher().onExit().thenApply(Process::exitValue));
             qube.running = running;
             qube.state = QubeState.RUNNING;
@@ -352,12 +353,30 @@ public final class SandboxHypervisor implements Hypervisor {
     private void finishStop(SandboxQube qube, String reason) {
         try {
             janitor.cleanUp(qube.spec, qube.hostUid);
+            awaitExit(qube.running);
         } catch (IOException e) {
             throw failed(qube, "stop", e);
         }
         qube.running = null;
         qube.state = QubeState.HALTED;
         publish(qube, LifecycleEvent.Kind.HALTED, reason);
+    }
+
+    /** Waits until the killed launcher is reaped, so HALTED means no process of the qube is left. */
+    private void awaitExit(SandboxQube.Running running) throws IOException {
+        if (running == null) {
+            return;
+        }
+        try {
+            running.exit().get(config.killTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IOException("launcher pid " + running.launcherPid() + " not reaped after kill", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            LOG.log(System.Logger.Level.DEBUG, "exit of launcher " + running.launcherPid(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for launcher " + running.launcherPid(), e);
+        }
     }
 
     /** Watches the init of a running qube; its unasked exit becomes a DIED event. */

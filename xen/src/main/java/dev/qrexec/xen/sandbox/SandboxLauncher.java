@@ -26,9 +26,15 @@ import java.util.Optional;
  */
 final class SandboxLauncher {
 
-    /** A launched sandbox: the launcher (outer bwrap, our child) and the init inside. */
+    /**
+     * A launched sandbox: the launcher (outer bwrap, our child) and the init inside; {@code init} is
+     * null when the init already exited before it could be seen.
+     */
     record Launched(Process launcher, ProcessHandle init) {
     }
+
+    /** bubblewrap's exit status when it fails before exec-ing the command. */
+    static final int BWRAP_SETUP_FAILURE = 1;
 
     private final Path setpriv;
     private final Path bwrap;
@@ -59,6 +65,11 @@ final class SandboxLauncher {
             return new Launched(launcher, init);
         } catch (IOException | RuntimeException e) {
             launcher.destroyForcibly();
+            try {
+                launcher.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
             throw e;
         }
     }
@@ -78,6 +89,11 @@ final class SandboxLauncher {
         return env;
     }
 
+    /**
+     * Returns the init, or null when the sandbox already exited after running an init too short-lived
+     * to be seen (the caller then reports its death). A sandbox that exits with bwrap's own error
+     * (status 1 and a {@code bwrap:} line on the console) never ran its init: that fails the start.
+     */
     private ProcessHandle awaitInit(QubeSpec spec, Process launcher, Path consoleLog, Duration timeout)
             throws IOException {
         ProcessHandle[] found = new ProcessHandle[1];
@@ -93,8 +109,12 @@ final class SandboxLauncher {
                     + timeout.toMillis() + " ms; console: " + consoleTail(consoleLog));
         }
         int status = waitFor(launcher);
-        throw new HypervisorException.OperationFailed("qube '" + spec.name() + "': sandbox exited with status "
-                + status + " before its init ran: " + consoleTail(consoleLog));
+        String console = consoleTail(consoleLog);
+        if (status == BWRAP_SETUP_FAILURE && console.contains("bwrap: ")) {
+            throw new HypervisorException.OperationFailed("qube '" + spec.name() + "': sandbox setup failed: "
+                    + console);
+        }
+        return null;
     }
 
     private static int waitFor(Process process) {
