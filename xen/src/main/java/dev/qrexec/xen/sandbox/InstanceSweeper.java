@@ -69,7 +69,7 @@ final class InstanceSweeper {
                 LOG.log(System.Logger.Level.INFO, "sweeping {0} left {1} by a previous daemon", name,
                         run.map(r -> r.phase() == QubeStateStore.Phase.STARTING ? "mid-start" : "dead")
                                 .orElse("without a run record"));
-                janitor.cleanUp(spec, qube.hostUid);
+                janitor.cleanUp(spec, qube.hostUid, 0);
             }
             defined.add(qube);
         }

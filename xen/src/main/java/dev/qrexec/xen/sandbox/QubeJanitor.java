@@ -28,12 +28,15 @@ final class QubeJanitor {
 
     /** Kills the qube's processes and removes its cgroups. */
     void killProcesses(String qube) throws IOException {
-        cgroups.killAndRemove(qube, killTimeout);
+        cgroups.killAndRemove(qube, killTimeout, 0);
     }
 
-    /** Everything: processes, cgroups, sockets, disposable storage, run record. */
-    void cleanUp(QubeSpec spec, int hostUid) throws IOException {
-        killProcesses(spec.name());
+    /**
+     * Everything: processes, cgroups, sockets, disposable storage, run record. {@code launcherPid}
+     * (0 if none is ours) is killed last, so it reaps the sandbox before we reap it.
+     */
+    void cleanUp(QubeSpec spec, int hostUid, long launcherPid) throws IOException {
+        cgroups.killAndRemove(spec.name(), killTimeout, launcherPid);
         int sockets = PrivateStorage.removeQubeSockets(spec, hostUid);
         if (sockets > 0) {
             LOG.log(System.Logger.Level.DEBUG, "removed {0} socket(s) of {1}", sockets, spec.name());

@@ -352,7 +352,7 @@ public final class SandboxHypervisor implements Hypervisor {
     /** Lane-only: kills what remains, cleans up, HALTED. On failure the qube stays STOPPING (kill retries). */
     private void finishStop(SandboxQube qube, String reason) {
         try {
-            janitor.cleanUp(qube.spec, qube.hostUid);
+            janitor.cleanUp(qube.spec, qube.hostUid, launcherPid(qube));
             awaitExit(qube.running);
         } catch (IOException e) {
             throw failed(qube, "stop", e);
@@ -578,9 +578,20 @@ public final class SandboxHypervisor implements Hypervisor {
                 + cause.getMessage(), cause);
     }
 
+    /** The launcher's pid if it is our child (not for a qube adopted after a restart), else 0. */
+    private static long launcherPid(SandboxQube qube) {
+        SandboxQube.Running running = qube.running;
+        if (running == null) {
+            return 0;
+        }
+        return ProcessHandle.of(running.launcherPid()).flatMap(ProcessHandle::parent)
+                .filter(parent -> parent.pid() == ProcessHandle.current().pid())
+                .map(parent -> running.launcherPid()).orElse(0L);
+    }
+
     private void cleanUpQuietly(SandboxQube qube) {
         try {
-            janitor.cleanUp(qube.spec, qube.hostUid);
+            janitor.cleanUp(qube.spec, qube.hostUid, launcherPid(qube));
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "cleanup of " + qube.name() + " failed; the next start-up sweep"
                     + " of instance " + config.instance() + " retries it", e);

@@ -64,6 +64,12 @@ final class SandboxLauncher {
             ProcessHandle init = awaitInit(spec, launcher, consoleLog, timeout);
             return new Launched(launcher, init);
         } catch (IOException | RuntimeException e) {
+            try {
+                // the sandbox first, then its launcher: no orphan is left for the host's init to reap
+                new CgroupActions(cgroups).killAndRemove(spec.name(), timeout, launcher.pid());
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
             launcher.destroyForcibly();
             try {
                 launcher.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);

@@ -15,6 +15,8 @@ public final class CgroupActions {
 
     private static final System.Logger LOG = System.getLogger(CgroupActions.class.getName());
     private static final long POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+    /** How long the spared parent gets to exit by itself once its children are dead. */
+    private static final Duration PARENT_GRACE = Duration.ofMillis(500);
     private static final long MAX_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
     private final CgroupDriver driver;
@@ -39,13 +41,23 @@ public final class CgroupActions {
      * SIGKILLs every process of the group, waits until it is empty, then removes it. Without
      * {@code cgroup.kill} the group is frozen first so no task can fork between listing and
      * signalling, then thawed so the signals are delivered. No-op when the group does not exist.
+     *
+     * <p>{@code parentPid}, if positive, is the group's top process and a child of ours: it is spared
+     * in a first round so it reaps its own children and is then reaped by us, instead of leaving
+     * orphaned zombies for the host's init to collect whenever it gets round to it.
      */
-    public void killAndRemove(String qube, Duration timeout) throws IOException {
+    public void killAndRemove(String qube, Duration timeout, long parentPid) throws IOException {
         if (!driver.exists(qube)) {
             return;
         }
+        if (parentPid > 0 && driver.pids(qube).contains(parentPid)) {
+            signalFrozenGroup(qube, parentPid);
+            await(() -> !driver.pids(qube).contains(parentPid) || driver.pids(qube).equals(Set.of(parentPid)),
+                    timeout);
+            await(() -> !driver.pids(qube).contains(parentPid), PARENT_GRACE);
+        }
         if (!driver.killAll(qube)) {
-            signalFrozenGroup(qube);
+            signalFrozenGroup(qube, 0);
         }
         if (!await(() -> driver.pids(qube).isEmpty(), timeout)) {
             throw new IOException("processes of '" + qube + "' survived SIGKILL for " + timeout.toMillis()
@@ -54,7 +66,7 @@ public final class CgroupActions {
         driver.remove(qube);
     }
 
-    private void signalFrozenGroup(String qube) throws IOException {
+    private void signalFrozenGroup(String qube, long spared) throws IOException {
         driver.freeze(qube);
         if (!await(() -> driver.isFrozen(qube), Duration.ofSeconds(1))) {
             // A task stuck in the kernel delays freezing; signal anyway, the loop below retries.
@@ -62,11 +74,13 @@ public final class CgroupActions {
         }
         for (int round = 0; round < 3; round++) {
             Set<Long> pids = driver.pids(qube);
-            if (pids.isEmpty()) {
+            if (pids.isEmpty() || pids.equals(Set.of(spared))) {
                 break;
             }
             for (long pid : pids) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                if (pid != spared) {
+                    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                }
             }
         }
         driver.thaw(qube);
