@@ -57,4 +57,18 @@ class SandboxConfigTest {
         store.deleteRun("disp12");
         assertEquals(java.util.Optional.empty(), store.readRun("disp12"));
     }
+
+    @Test
+    void configStringOfTheProviderMapsToTheSandboxConfig() {
+        SandboxConfig config = SandboxHypervisorProvider.toSandboxConfig(dev.qrexec.xen.HypervisorConfig.parse(
+                "sandbox:instance=dom0,state-dir=/var/lib/q,host-memory-mib=2048,uid-base=300000,start-timeout=3s"));
+        assertEquals("dom0", config.instance());
+        assertEquals(Path.of("/var/lib/q/dom0"), config.stateDir());
+        assertEquals(2048L << 20, config.hostMemoryBytes());
+        assertEquals(300_000, config.uidBase());
+        assertEquals(Duration.ofSeconds(3), config.startTimeout());
+        assertEquals(Duration.ofSeconds(5), config.killTimeout(), "default kept");
+        assertEquals(List.of("sandbox", "sim"), dev.qrexec.xen.Hypervisors.available().stream()
+                .filter(n -> n.equals("sandbox") || n.equals("sim")).toList());
+    }
 }
