@@ -36,6 +36,19 @@ import java.util.function.Consumer;
  * (or the start fails with InsufficientMemory); a running qube moves toward its target at the
  * balloon rate, growing only into free host memory; a paused qube's memory does not move; a
  * halted qube holds none.
+ *
+ * <p>In an exact test:
+ * <pre>{@code
+ * ManualScheduler clock = new ManualScheduler();
+ * SimHypervisor sim = SimHypervisor.builder().scheduler(clock)
+ *         .bootLatency(Duration.ofSeconds(2)).hostMemoryMiB(4000).build();
+ * sim.define(QubeSpec.builder("disp1234", 12).memoryMiB(400).maxMemoryMiB(4000).build()); // done at once
+ * CompletableFuture<Void> start = sim.start("disp1234");     // STARTING, 400 MiB taken
+ * clock.advance(Duration.ofSeconds(2));                       // start completes here; STARTED delivered
+ * sim.faults().balloonRate("disp1234", 20L << 20);            // a slow balloon: 20 MiB/s
+ * sim.setMemoryTarget("disp1234", 200L << 20);
+ * clock.advance(Duration.ofSeconds(3));                       // memory("disp1234").currentBytes() is 340 MiB
+ * }</pre>
  */
 public final class SimHypervisor implements Hypervisor {
 
