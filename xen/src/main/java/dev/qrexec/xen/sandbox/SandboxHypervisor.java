@@ -77,6 +77,8 @@ public final class SandboxHypervisor implements Hypervisor {
         this.janitor = new QubeJanitor(cgroups, store, config.killTimeout());
         this.ledger = new MemoryLedger(hostMemoryBytes, qubes.values());
         Files.createDirectories(store.root());
+        // consoles and specs are the daemon's business: no qube uid (nor anyone else) reads them
+        Files.setPosixFilePermissions(store.root(), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         for (SandboxQube qube : new InstanceSweeper(store, cgroupDriver, janitor, this::hostUid).sweep()) {
             qubes.put(qube.name(), qube);
         }
@@ -136,6 +138,11 @@ public final class SandboxHypervisor implements Hypervisor {
     /** The cgroup driver in use ({@code v1} or {@code v2}). */
     public String cgroupVersion() {
         return cgroupDriver.version();
+    }
+
+    /** Whether the per-qube pids limit is enforced here (a pids controller is mounted). */
+    boolean cgroupDriverLimitsPids() {
+        return cgroupDriver.limitsPids();
     }
 
     int hostUid(QubeSpec spec) {
@@ -243,7 +250,7 @@ public final class SandboxHypervisor implements Hypervisor {
             Optional<Path> privateDir = PrivateStorage.prepare(spec, qube.hostUid);
             PrivateStorage.prepareChannelDir(spec, qube.hostUid);
             HostPaths.requireReachable(spec);
-            cgroupDriver.create(spec.name(), spec.maxMemoryMiB() << 20, qube.targetBytes);
+            cgroupDriver.create(spec.name(), spec.maxMemoryMiB() << 20, qube.targetBytes, config.pidsMax());
             startProbe.reached(spec.name(), "cgroup-created");
             SandboxLauncher.Launched launched = launcher.launch(spec, qube.hostUid, privateDir,
                     store.consoleLog(spec.name()), config.startTimeout());

@@ -112,6 +112,21 @@ class SandboxFailuresTest {
     }
 
     @Test
+    void aForkBombIsCappedByThePidsLimit() throws Exception {
+        open(config().pidsMax(12));
+        org.junit.jupiter.api.Assumptions.assumeTrue(hypervisor.cgroupDriverLimitsPids(), "no pids controller here");
+        QubeSpec spec = spec("bomb", 29, List.of("/bin/sh", "-c",
+                "i=0; while [ $i -lt 40 ]; do sleep 1000 & i=$((i+1)); done; echo spawned all; wait")).build();
+        hypervisor.define(spec).get();
+        hypervisor.start("bomb").get();
+        events.awaitKinds("bomb", WAIT, Kind.STARTED, Kind.DIED); // dash gives up when fork fails
+        String output = Files.readString(hypervisor.config().stateDir().resolve("bomb/console.log"));
+        assertTrue(output.contains("Cannot fork") && !output.contains("spawned all"), () -> "not capped: " + output);
+        assertEquals("init exited with status 2", events.of("bomb").get(1).reason());
+        assertNoTrace(spec);
+    }
+
+    @Test
     void notEnoughHostMemoryRefusesTheStart() throws Exception {
         open(config().hostMemoryBytes(100L << 20));
         hypervisor.define(spec("big1", 24, SandboxFixture.IDLE_INIT).build()).get();

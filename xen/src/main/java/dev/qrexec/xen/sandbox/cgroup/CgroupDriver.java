@@ -29,8 +29,15 @@ public interface CgroupDriver {
      */
     void ensureInstanceGroup() throws IOException;
 
-    /** Creates the qube's group in every controller used, and sets its memory ceiling. */
-    void create(String qube, long maxBytes, long targetBytes) throws IOException;
+    /**
+     * Creates the qube's group in every controller used and sets its limits: memory ceiling and
+     * target, and at most {@code pidsMax} processes and threads (0: no limit; ignored where the pids
+     * controller is not available, see {@link #limitsPids}).
+     */
+    void create(String qube, long maxBytes, long targetBytes, long pidsMax) throws IOException;
+
+    /** Whether {@code pidsMax} of {@link #create} is enforced on this host. */
+    boolean limitsPids();
 
     /** True when the qube's group exists (in the first controller). */
     boolean exists(String qube);

@@ -8,9 +8,9 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * cgroup v1: the {@code freezer} and {@code memory} hierarchies, each mounted at
- * {@code <root>/<controller>}. A qube's groups are {@code <root>/freezer/qrexec.<instance>/<qube>}
- * and {@code <root>/memory/qrexec.<instance>/<qube>}.
+ * cgroup v1: the {@code freezer} and {@code memory} hierarchies (and {@code pids} when mounted),
+ * each at {@code <root>/<controller>}. A qube's groups are
+ * {@code <root>/<controller>/qrexec.<instance>/<qube>}.
  *
  * <p>Memory: {@code memory.limit_in_bytes} is the spec's maximum (the OOM ceiling),
  * {@code memory.soft_limit_in_bytes} the target (reclaimed towards under host pressure).
@@ -19,12 +19,27 @@ public final class CgroupV1Driver implements CgroupDriver {
 
     private final Path freezerInstance;
     private final Path memoryInstance;
+    /** The pids hierarchy's instance group, or null when no pids hierarchy is mounted. */
+    private final Path pidsInstance;
 
     public CgroupV1Driver(Path cgroupRoot, String instance) {
         Objects.requireNonNull(cgroupRoot, "cgroupRoot");
         String group = CgroupDriver.instanceGroupName(instance);
         this.freezerInstance = cgroupRoot.resolve("freezer").resolve(group);
         this.memoryInstance = cgroupRoot.resolve("memory").resolve(group);
+        Path pids = cgroupRoot.resolve("pids");
+        this.pidsInstance = Files.isRegularFile(pids.resolve("cgroup.procs")) ? pids.resolve(group) : null;
+    }
+
+    /** Every hierarchy used: freezer, memory, and pids when mounted. */
+    private List<Path> instanceGroups() {
+        return pidsInstance == null ? List.of(freezerInstance, memoryInstance)
+                : List.of(freezerInstance, memoryInstance, pidsInstance);
+    }
+
+    @Override
+    public boolean limitsPids() {
+        return pidsInstance != null;
     }
 
     @Override
@@ -42,26 +57,31 @@ public final class CgroupV1Driver implements CgroupDriver {
 
     @Override
     public void ensureInstanceGroup() throws IOException {
-        Files.createDirectories(freezerInstance);
-        Files.createDirectories(memoryInstance);
+        for (Path group : instanceGroups()) {
+            Files.createDirectories(group);
+        }
     }
 
     @Override
-    public void create(String qube, long maxBytes, long targetBytes) throws IOException {
-        Files.createDirectories(freezer(qube));
-        Files.createDirectories(memory(qube));
+    public void create(String qube, long maxBytes, long targetBytes, long pidsMax) throws IOException {
+        for (Path group : instanceGroups()) {
+            Files.createDirectories(group.resolve(qube));
+        }
         CgroupFiles.write(memory(qube).resolve("memory.limit_in_bytes"), Long.toString(maxBytes));
         CgroupFiles.write(memory(qube).resolve("memory.soft_limit_in_bytes"), Long.toString(targetBytes));
+        if (pidsInstance != null) {
+            CgroupFiles.write(pidsInstance.resolve(qube).resolve("pids.max"), pidsMax > 0 ? Long.toString(pidsMax) : "max");
+        }
     }
 
     @Override
     public boolean exists(String qube) {
-        return Files.isDirectory(freezer(qube)) || Files.isDirectory(memory(qube));
+        return instanceGroups().stream().anyMatch(group -> Files.isDirectory(group.resolve(qube)));
     }
 
     @Override
     public List<Path> procsFiles(String qube) {
-        return List.of(freezer(qube).resolve("cgroup.procs"), memory(qube).resolve("cgroup.procs"));
+        return instanceGroups().stream().map(group -> group.resolve(qube).resolve("cgroup.procs")).toList();
     }
 
     @Override
@@ -114,20 +134,23 @@ public final class CgroupV1Driver implements CgroupDriver {
 
     @Override
     public void remove(String qube) throws IOException {
-        CgroupFiles.rmdir(freezer(qube));
-        CgroupFiles.rmdir(memory(qube));
+        for (Path group : instanceGroups()) {
+            CgroupFiles.rmdir(group.resolve(qube));
+        }
     }
 
     @Override
     public List<String> qubes() throws IOException {
-        Set<String> names = new java.util.TreeSet<>(CgroupFiles.subdirectories(freezerInstance));
-        names.addAll(CgroupFiles.subdirectories(memoryInstance));
+        Set<String> names = new java.util.TreeSet<>();
+        for (Path group : instanceGroups()) {
+            names.addAll(CgroupFiles.subdirectories(group));
+        }
         return List.copyOf(names);
     }
 
     @Override
     public void removeInstanceGroupIfEmpty() {
-        for (Path group : List.of(freezerInstance, memoryInstance)) {
+        for (Path group : instanceGroups()) {
             try {
                 if (CgroupFiles.subdirectories(group).isEmpty()) {
                     CgroupFiles.rmdir(group);

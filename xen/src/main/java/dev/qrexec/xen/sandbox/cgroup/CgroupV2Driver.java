@@ -43,21 +43,37 @@ public final class CgroupV2Driver implements CgroupDriver {
     }
 
     @Override
-    public void create(String qube, long maxBytes, long targetBytes) throws IOException {
-        enableMemoryController(root);
+    public void create(String qube, long maxBytes, long targetBytes, long pidsMax) throws IOException {
+        boolean pids = limitsPids();
+        enableControllers(root, pids);
         Files.createDirectories(instanceGroup);
-        enableMemoryController(instanceGroup);
+        enableControllers(instanceGroup, pids);
         Path group = group(qube);
         Files.createDirectories(group);
         CgroupFiles.write(group.resolve("memory.max"), Long.toString(maxBytes));
         CgroupFiles.write(group.resolve("memory.high"), Long.toString(targetBytes));
+        if (pids) {
+            CgroupFiles.write(group.resolve("pids.max"), pidsMax > 0 ? Long.toString(pidsMax) : "max");
+        }
     }
 
-    private static void enableMemoryController(Path parent) throws IOException {
+    @Override
+    public boolean limitsPids() {
+        try {
+            return List.of(CgroupFiles.read(root.resolve("cgroup.controllers")).split("\\s+")).contains("pids");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void enableControllers(Path parent, boolean pids) throws IOException {
         Path subtree = parent.resolve("cgroup.subtree_control");
-        String enabled = Files.exists(subtree) ? CgroupFiles.read(subtree) : "";
-        if (!List.of(enabled.split("\\s+")).contains("memory")) {
+        List<String> enabled = List.of((Files.exists(subtree) ? CgroupFiles.read(subtree) : "").split("\\s+"));
+        if (!enabled.contains("memory")) {
             CgroupFiles.write(subtree, "+memory");
+        }
+        if (pids && !enabled.contains("pids")) {
+            CgroupFiles.write(subtree, "+pids");
         }
     }
 
