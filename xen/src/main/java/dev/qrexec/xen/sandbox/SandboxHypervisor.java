@@ -9,6 +9,7 @@ import dev.qrexec.xen.QubeSpec;
 import dev.qrexec.xen.QubeState;
 import dev.qrexec.xen.sandbox.cgroup.CgroupActions;
 import dev.qrexec.xen.sandbox.cgroup.CgroupDriver;
+import dev.qrexec.xen.sandbox.cgroup.CgroupLimits;
 import dev.qrexec.xen.sandbox.cgroup.Cgroups;
 
 import java.io.IOException;
@@ -250,7 +251,8 @@ public final class SandboxHypervisor implements Hypervisor {
             Optional<Path> privateDir = PrivateStorage.prepare(spec, qube.hostUid);
             PrivateStorage.prepareChannelDir(spec, qube.hostUid);
             HostPaths.requireReachable(spec);
-            cgroupDriver.create(spec.name(), spec.maxMemoryMiB() << 20, qube.targetBytes, config.pidsMax());
+            cgroupDriver.create(spec.name(), new CgroupLimits(spec.maxMemoryMiB() << 20, qube.targetBytes,
+                    config.pidsMax(), spec.vcpus()));
             startProbe.reached(spec.name(), "cgroup-created");
             SandboxLauncher.Launched launched = launcher.launch(spec, qube.hostUid, privateDir,
                     store.consoleLog(spec.name()), config.startTimeout());

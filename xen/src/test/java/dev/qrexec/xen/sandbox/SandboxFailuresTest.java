@@ -127,6 +127,31 @@ class SandboxFailuresTest {
     }
 
     @Test
+    void runningQubeCarriesItsLimitsInItsCgroups() throws Exception {
+        open(config().pidsMax(500));
+        org.junit.jupiter.api.Assumptions.assumeTrue("v1".equals(hypervisor.cgroupVersion()), "reads v1 files");
+        QubeSpec spec = spec("limits", 30, SandboxFixture.IDLE_INIT).memoryMiB(100).maxMemoryMiB(300).vcpus(2).build();
+        hypervisor.define(spec).get();
+        hypervisor.start("limits").get();
+        hypervisor.setMemoryTarget("limits", 150L << 20).get();
+        Path cgroups = Path.of("/sys/fs/cgroup");
+        String group = "qrexec." + hypervisor.config().instance() + "/limits";
+        assertEquals(Long.toString(300L << 20), Files.readString(cgroups.resolve("memory").resolve(group)
+                .resolve("memory.limit_in_bytes")).strip());
+        assertEquals(Long.toString(150L << 20), Files.readString(cgroups.resolve("memory").resolve(group)
+                .resolve("memory.soft_limit_in_bytes")).strip());
+        if (hypervisor.cgroupDriverLimitsPids()) {
+            assertEquals("500", Files.readString(cgroups.resolve("pids").resolve(group).resolve("pids.max")).strip());
+        }
+        if (Files.isDirectory(cgroups.resolve("cpu").resolve(group))) {
+            assertEquals("200000", Files.readString(cgroups.resolve("cpu").resolve(group).resolve("cpu.cfs_quota_us")).strip());
+        }
+        assertEquals(150L << 20, hypervisor.memory("limits").targetBytes());
+        hypervisor.kill("limits").get();
+        assertNoTrace(spec);
+    }
+
+    @Test
     void notEnoughHostMemoryRefusesTheStart() throws Exception {
         open(config().hostMemoryBytes(100L << 20));
         hypervisor.define(spec("big1", 24, SandboxFixture.IDLE_INIT).build()).get();
@@ -170,8 +195,10 @@ class SandboxFailuresTest {
     private void assertNoTrace(QubeSpec spec) throws IOException {
         assertFalse(Files.exists(Path.of("/sys/fs/cgroup/freezer", "qrexec." + hypervisor.config().instance(), spec.name())),
                 "freezer cgroup removed");
-        assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory", "qrexec." + hypervisor.config().instance(), spec.name())),
-                "memory cgroup removed");
+        for (String controller : List.of("memory", "pids", "cpu")) {
+            assertFalse(Files.exists(Path.of("/sys/fs/cgroup", controller, "qrexec." + hypervisor.config().instance(),
+                    spec.name())), controller + " cgroup removed");
+        }
         // a sandbox's inner reaper is re-parented when its launcher dies; its new parent reaps it soon after
         await().atMost(WAIT).until(() -> SandboxFixture.processesOfUid(hypervisor.hostUid(spec)), List::isEmpty);
         assertFalse(Files.exists(hypervisor.config().stateDir().resolve(spec.name()).resolve("run.json")));

@@ -30,13 +30,15 @@ public interface CgroupDriver {
     void ensureInstanceGroup() throws IOException;
 
     /**
-     * Creates the qube's group in every controller used and sets its limits: memory ceiling and
-     * target, and at most {@code pidsMax} processes and threads (0: no limit; ignored where the pids
-     * controller is not available, see {@link #limitsPids}).
+     * Creates the qube's group in every controller used and sets its limits. The pids and CPU limits
+     * are applied only where those controllers are available ({@link #limitsPids}, {@link #limitsCpu}).
      */
-    void create(String qube, long maxBytes, long targetBytes, long pidsMax) throws IOException;
+    void create(String qube, CgroupLimits limits) throws IOException;
 
-    /** Whether {@code pidsMax} of {@link #create} is enforced on this host. */
+    /** Whether the CPU limit of {@link #create} is enforced on this host. */
+    boolean limitsCpu();
+
+    /** Whether the pids limit of {@link #create} is enforced on this host. */
     boolean limitsPids();
 
     /** True when the qube's group exists (in the first controller). */

@@ -8,7 +8,7 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * cgroup v1: the {@code freezer} and {@code memory} hierarchies (and {@code pids} when mounted),
+ * cgroup v1: the {@code freezer} and {@code memory} hierarchies (and {@code pids}, {@code cpu} when mounted),
  * each at {@code <root>/<controller>}. A qube's groups are
  * {@code <root>/<controller>/qrexec.<instance>/<qube>}.
  *
@@ -21,20 +21,37 @@ public final class CgroupV1Driver implements CgroupDriver {
     private final Path memoryInstance;
     /** The pids hierarchy's instance group, or null when no pids hierarchy is mounted. */
     private final Path pidsInstance;
+    /** The cpu hierarchy's instance group, or null when no cpu hierarchy is mounted. */
+    private final Path cpuInstance;
 
     public CgroupV1Driver(Path cgroupRoot, String instance) {
         Objects.requireNonNull(cgroupRoot, "cgroupRoot");
         String group = CgroupDriver.instanceGroupName(instance);
         this.freezerInstance = cgroupRoot.resolve("freezer").resolve(group);
         this.memoryInstance = cgroupRoot.resolve("memory").resolve(group);
-        Path pids = cgroupRoot.resolve("pids");
-        this.pidsInstance = Files.isRegularFile(pids.resolve("cgroup.procs")) ? pids.resolve(group) : null;
+        this.pidsInstance = optionalHierarchy(cgroupRoot.resolve("pids"), group);
+        this.cpuInstance = optionalHierarchy(cgroupRoot.resolve("cpu"), group);
     }
 
-    /** Every hierarchy used: freezer, memory, and pids when mounted. */
+    private static Path optionalHierarchy(Path hierarchy, String group) {
+        return Files.isRegularFile(hierarchy.resolve("cgroup.procs")) ? hierarchy.resolve(group) : null;
+    }
+
+    /** Every hierarchy used: freezer, memory, and pids and cpu when mounted. */
     private List<Path> instanceGroups() {
-        return pidsInstance == null ? List.of(freezerInstance, memoryInstance)
-                : List.of(freezerInstance, memoryInstance, pidsInstance);
+        List<Path> groups = new java.util.ArrayList<>(List.of(freezerInstance, memoryInstance));
+        if (pidsInstance != null) {
+            groups.add(pidsInstance);
+        }
+        if (cpuInstance != null) {
+            groups.add(cpuInstance);
+        }
+        return groups;
+    }
+
+    @Override
+    public boolean limitsCpu() {
+        return cpuInstance != null;
     }
 
     @Override
@@ -63,14 +80,19 @@ public final class CgroupV1Driver implements CgroupDriver {
     }
 
     @Override
-    public void create(String qube, long maxBytes, long targetBytes, long pidsMax) throws IOException {
+    public void create(String qube, CgroupLimits limits) throws IOException {
         for (Path group : instanceGroups()) {
             Files.createDirectories(group.resolve(qube));
         }
-        CgroupFiles.write(memory(qube).resolve("memory.limit_in_bytes"), Long.toString(maxBytes));
-        CgroupFiles.write(memory(qube).resolve("memory.soft_limit_in_bytes"), Long.toString(targetBytes));
+        CgroupFiles.write(memory(qube).resolve("memory.limit_in_bytes"), Long.toString(limits.memoryMaxBytes()));
+        CgroupFiles.write(memory(qube).resolve("memory.soft_limit_in_bytes"), Long.toString(limits.memoryTargetBytes()));
         if (pidsInstance != null) {
-            CgroupFiles.write(pidsInstance.resolve(qube).resolve("pids.max"), pidsMax > 0 ? Long.toString(pidsMax) : "max");
+            CgroupFiles.write(pidsInstance.resolve(qube).resolve("pids.max"), limits.pidsMaxValue());
+        }
+        if (cpuInstance != null) {
+            Path cpu = cpuInstance.resolve(qube);
+            CgroupFiles.write(cpu.resolve("cpu.cfs_period_us"), Long.toString(CgroupLimits.CPU_PERIOD_US));
+            CgroupFiles.write(cpu.resolve("cpu.cfs_quota_us"), Long.toString(limits.cpuQuotaMicros()));
         }
     }
 
