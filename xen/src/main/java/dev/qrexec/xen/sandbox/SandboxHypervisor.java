@@ -44,6 +44,7 @@ import java.util.function.Supplier;
 public final class SandboxHypervisor implements Hypervisor {
 
     private static final System.Logger LOG = System.getLogger(SandboxHypervisor.class.getName());
+    private static final long CONSOLE_CHECK_SECONDS = 2;
 
     private final SandboxConfig config;
     private final CgroupDriver cgroupDriver;
@@ -53,6 +54,8 @@ public final class SandboxHypervisor implements Hypervisor {
     private final QubeJanitor janitor;
     private final EventDispatcher events;
     private final ThreadPoolExecutor workers;
+    /** Cuts console logs that grew past the cap; one thread, a task every few seconds. */
+    private final java.util.concurrent.ScheduledExecutorService consoleWatch;
     private final ConcurrentMap<String, SandboxQube> qubes = new ConcurrentHashMap<>();
     /** Guards name and domain id uniqueness at define. */
     private final Object admission = new Object();
@@ -95,6 +98,31 @@ public final class SandboxHypervisor implements Hypervisor {
         for (SandboxQube qube : qubes.values()) {
             if (qube.running != null) {
                 watch(qube, qube.running);
+            }
+        }
+        this.consoleWatch = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "qrexec-sandbox-" + config.instance() + "-console");
+            t.setDaemon(true);
+            return t;
+        });
+        if (config.consoleMaxBytes() > 0) {
+            consoleWatch.scheduleWithFixedDelay(this::capConsoles, CONSOLE_CHECK_SECONDS, CONSOLE_CHECK_SECONDS,
+                    TimeUnit.SECONDS);
+        }
+    }
+
+    private void capConsoles() {
+        for (SandboxQube qube : qubes.values()) {
+            if (qube.state == QubeState.HALTED) {
+                continue;
+            }
+            try {
+                if (ConsoleLogs.rotateIfLarger(store.consoleLog(qube.name()), config.consoleMaxBytes())) {
+                    LOG.log(System.Logger.Level.INFO, "console of {0} passed {1} bytes: cut", qube.name(),
+                            Long.toString(config.consoleMaxBytes()));
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "cannot cut the console of " + qube.name(), e);
             }
         }
     }
@@ -489,6 +517,7 @@ public final class SandboxHypervisor implements Hypervisor {
     @Override
     public void close() {
         closed = true;
+        consoleWatch.shutdownNow();
         workers.shutdown();
         try {
             if (!workers.awaitTermination(config.startTimeout().toMillis(), TimeUnit.MILLISECONDS)) {

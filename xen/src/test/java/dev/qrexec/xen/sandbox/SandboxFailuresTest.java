@@ -152,6 +152,24 @@ class SandboxFailuresTest {
     }
 
     @Test
+    void aChattyQubesConsoleIsCut() throws Exception {
+        open(config().consoleMaxBytes(64 * 1024));
+        String line = "0123456789".repeat(10);
+        QubeSpec spec = spec("chatty", 31, List.of("/bin/sh", "-c",
+                "i=0; while [ $i -lt 4000 ]; do echo " + line + "; i=$((i+1)); done; echo finished; "
+                        + String.join(" ", SandboxFixture.IDLE_INIT.get(2)))).build();
+        hypervisor.define(spec).get();
+        hypervisor.start("chatty").get();
+        Path console = hypervisor.config().stateDir().resolve("chatty/console.log");
+        Path kept = console.resolveSibling("console.log.1");
+        // 400 KB written; cut every 2 s at 64 KiB: the last quarter (with the final line) stays in .1
+        await().atMost(WAIT).until(() -> Files.exists(kept) && Files.size(console) < 64 * 1024
+                && (Files.readString(kept) + Files.readString(console)).contains("finished"));
+        assertTrue(Files.size(kept) <= 16 * 1024, "kept the last quarter");
+        hypervisor.kill("chatty").get();
+    }
+
+    @Test
     void notEnoughHostMemoryRefusesTheStart() throws Exception {
         open(config().hostMemoryBytes(100L << 20));
         hypervisor.define(spec("big1", 24, SandboxFixture.IDLE_INIT).build()).get();
