@@ -41,9 +41,7 @@ class SandboxConcurrencyTest {
 
     @AfterEach
     void close() {
-        if (hypervisor != null) {
-            hypervisor.close();
-        }
+        SandboxFixture.closeKillingAll(hypervisor);
     }
 
     @Test

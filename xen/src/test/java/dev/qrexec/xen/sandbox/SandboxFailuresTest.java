@@ -48,9 +48,7 @@ class SandboxFailuresTest {
 
     @AfterEach
     void close() {
-        if (hypervisor != null) {
-            hypervisor.close();
-        }
+        SandboxFixture.closeKillingAll(hypervisor);
     }
 
     @Test
