@@ -385,19 +385,22 @@ public final class SandboxHypervisor implements Hypervisor {
         SandboxQube known = qubes.get(name);
         boolean interrupts = known != null && !closed
                 && (known.state == QubeState.STARTING || known.state == QubeState.STOPPING);
+        CompletableFuture<Void> immediate = CompletableFuture.completedFuture(null);
         if (interrupts) {
             known.killRequested = true;
-            workers.execute(() -> killNow(known));
+            immediate = CompletableFuture.runAsync(() -> killNow(known), workers);
         }
-        return onLane(name, qube -> {
+        CompletableFuture<Void> signalled = immediate;
+        return onLane(name, qube -> signalled.handle((ignored, failure) -> null).thenApplyAsync(ignored -> {
+            // the lane waits for the immediate kill too, so it can never hit a later start of the qube
             if (interrupts && qube.state == QubeState.HALTED) {
-                return CompletableFuture.completedFuture(null); // the interrupted operation halted it
+                return null; // the interrupted operation halted it
             }
             requireState(qube, "kill", QubeState.RUNNING, QubeState.PAUSED, QubeState.STOPPING);
             qube.state = QubeState.STOPPING;
             finishStop(qube, "killed");
-            return CompletableFuture.completedFuture(null);
-        });
+            return null;
+        }, workers));
     }
 
     /** Off the lane: SIGKILLs the sandbox of a qube whose start or shutdown is in flight. */
