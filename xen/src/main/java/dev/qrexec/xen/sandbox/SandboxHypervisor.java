@@ -15,6 +15,7 @@ import dev.qrexec.xen.sandbox.cgroup.Cgroups;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,10 +26,13 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -55,7 +59,7 @@ public final class SandboxHypervisor implements Hypervisor {
     private final EventDispatcher events;
     private final ThreadPoolExecutor workers;
     /** Cuts console logs that grew past the cap; one thread, a task every few seconds. */
-    private final java.util.concurrent.ScheduledExecutorService consoleWatch;
+    private final ScheduledExecutorService consoleWatch;
     private final ConcurrentMap<String, SandboxQube> qubes = new ConcurrentHashMap<>();
     /** Guards name and domain id uniqueness at define. */
     private final Object admission = new Object();
@@ -82,7 +86,7 @@ public final class SandboxHypervisor implements Hypervisor {
         this.ledger = new MemoryLedger(hostMemoryBytes, qubes.values());
         Files.createDirectories(store.root());
         // consoles and specs are the daemon's business: no qube uid (nor anyone else) reads them
-        Files.setPosixFilePermissions(store.root(), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(store.root(), PosixFilePermissions.fromString("rwx------"));
         for (SandboxQube qube : new InstanceSweeper(store, cgroupDriver, janitor, this::hostUid).sweep()) {
             qubes.put(qube.name(), qube);
         }
@@ -100,7 +104,7 @@ public final class SandboxHypervisor implements Hypervisor {
                 watch(qube, qube.running);
             }
         }
-        this.consoleWatch = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        this.consoleWatch = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "qrexec-sandbox-" + config.instance() + "-console");
             t.setDaemon(true);
             return t;
@@ -204,7 +208,7 @@ public final class SandboxHypervisor implements Hypervisor {
             }
             qubes.put(spec.name(), qube);
         }
-        return qube.lane.submit(() -> {
+        return LaneFutures.unwrap(qube.lane.submit(() -> {
             try {
                 store.writeSpec(spec);
                 return CompletableFuture.completedFuture(null);
@@ -213,7 +217,7 @@ public final class SandboxHypervisor implements Hypervisor {
                 throw new HypervisorException.OperationFailed("qube '" + spec.name()
                         + "': cannot save its definition: " + e.getMessage(), e);
             }
-        }, workers);
+        }, workers));
     }
 
     private void validate(QubeSpec spec) {
@@ -544,7 +548,7 @@ public final class SandboxHypervisor implements Hypervisor {
         return qube;
     }
 
-    private <T> CompletableFuture<T> onLane(String name, java.util.function.Function<SandboxQube, CompletableFuture<T>> op) {
+    private <T> CompletableFuture<T> onLane(String name, Function<SandboxQube, CompletableFuture<T>> op) {
         if (closed) {
             return closedFuture();
         }
