@@ -65,6 +65,7 @@ public final class SandboxHypervisor implements Hypervisor {
     private final Object admission = new Object();
     private final MemoryLedger ledger;
     private final StartProbe startProbe;
+    private final InstanceLock instanceLock;
     private volatile boolean closed;
 
     /** Test hook: told when a start reaches each of its steps (a crash test stops the daemon there). */
@@ -87,8 +88,14 @@ public final class SandboxHypervisor implements Hypervisor {
         Files.createDirectories(store.root());
         // consoles and specs are the daemon's business: no qube uid (nor anyone else) reads them
         Files.setPosixFilePermissions(store.root(), PosixFilePermissions.fromString("rwx------"));
-        for (SandboxQube qube : new InstanceSweeper(store, cgroupDriver, janitor, this::hostUid).sweep()) {
-            qubes.put(qube.name(), qube);
+        this.instanceLock = InstanceLock.acquire(store.root(), config.instance());
+        try {
+            for (SandboxQube qube : new InstanceSweeper(store, cgroupDriver, janitor, this::hostUid).sweep()) {
+                qubes.put(qube.name(), qube);
+            }
+        } catch (IOException | RuntimeException e) {
+            instanceLock.close();
+            throw e;
         }
         cgroupDriver.removeInstanceGroupIfEmpty();
         this.events = new EventDispatcher(config.instance());
@@ -536,6 +543,7 @@ public final class SandboxHypervisor implements Hypervisor {
         }
         events.close();
         cgroupDriver.removeInstanceGroupIfEmpty();
+        instanceLock.close();
     }
 
     // ---- helpers -------------------------------------------------------------------------------
