@@ -20,12 +20,12 @@ import java.util.TreeMap;
  * knows exactly how they were defined.
  *
  * <pre>{@code
- * <qrexec:qube xmlns:qrexec="https://qrexec.dev/xmlns/libvirt-qube/1" instance="daemon-a" domid="12"
- *              memory-mib="400" max-memory-mib="4000" vcpus="2" volatile-mib="1024" discard-on-stop="false">
- *   <qrexec:template-root path="/var/lib/qubes/vm-templates/fedora/root.img"/>
- *   <qrexec:private-storage path="..."/> <qrexec:private-source path="..."/> <qrexec:channel-dir path="..."/>
+ * <qrexec:qube xmlns:qrexec='https://qrexec.dev/xmlns/libvirt-qube/1' instance='daemon-a' domid='12'
+ *              memory-mib='400' max-memory-mib='4000' vcpus='2' volatile-mib='1024' discard-on-stop='false'>
+ *   <qrexec:template-root path='/var/lib/qubes/vm-templates/fedora/root.img'/>
+ *   <qrexec:private-storage path='...'/> <qrexec:private-source path='...'/> <qrexec:channel-dir path='...'/>
  *   <qrexec:init><qrexec:arg>/usr/lib/qubes/qrexec-agent</qrexec:arg></qrexec:init>
- *   <qrexec:env name="LANG">C.UTF-8</qrexec:env>
+ *   <qrexec:env name='LANG'>C.UTF-8</qrexec:env>
  * </qrexec:qube>
  * }</pre>
  */
@@ -45,14 +45,14 @@ record QubeMetadata(String instance, QubeSpec spec) {
         String pad = " ".repeat(indent);
         String p = PREFIX + ":";
         StringBuilder b = new StringBuilder();
-        b.append(pad).append('<').append(p).append("qube xmlns:").append(PREFIX).append("=\"").append(NAMESPACE)
-                .append("\" instance=\"").append(Xml.escape("instance name", instance))
-                .append("\" domid=\"").append(spec.domainId())
-                .append("\" memory-mib=\"").append(spec.memoryMiB())
-                .append("\" max-memory-mib=\"").append(spec.maxMemoryMiB())
-                .append("\" vcpus=\"").append(spec.vcpus())
-                .append("\" volatile-mib=\"").append(spec.volatileSizeMiB())
-                .append("\" discard-on-stop=\"").append(spec.discardOnStop()).append("\">\n");
+        b.append(pad).append('<').append(p).append("qube xmlns:").append(PREFIX).append("='").append(NAMESPACE)
+                .append("' instance='").append(Xml.escape("instance name", instance))
+                .append("' domid='").append(spec.domainId())
+                .append("' memory-mib='").append(spec.memoryMiB())
+                .append("' max-memory-mib='").append(spec.maxMemoryMiB())
+                .append("' vcpus='").append(spec.vcpus())
+                .append("' volatile-mib='").append(spec.volatileSizeMiB())
+                .append("' discard-on-stop='").append(spec.discardOnStop()).append("'>\n");
         String inner = pad + "  ";
         path(b, inner, "template-root", spec.templateRoot().orElse(null));
         path(b, inner, "private-storage", spec.privateStorage().orElse(null));
@@ -67,8 +67,8 @@ record QubeMetadata(String instance, QubeSpec spec) {
             b.append("</").append(p).append("init>\n");
         }
         for (Map.Entry<String, String> e : new TreeMap<>(spec.environment()).entrySet()) {
-            b.append(inner).append('<').append(p).append("env name=\"")
-                    .append(Xml.escape("environment name", e.getKey())).append("\">")
+            b.append(inner).append('<').append(p).append("env name='")
+                    .append(Xml.escape("environment name", e.getKey())).append("'>")
                     .append(Xml.escape("environment value of " + e.getKey(), e.getValue()))
                     .append("</").append(p).append("env>\n");
         }
@@ -78,24 +78,32 @@ record QubeMetadata(String instance, QubeSpec spec) {
 
     private static void path(StringBuilder b, String pad, String element, Path path) {
         if (path != null) {
-            b.append(pad).append('<').append(PREFIX).append(':').append(element).append(" path=\"")
-                    .append(Xml.escape(element, path.toString())).append("\"/>\n");
+            b.append(pad).append('<').append(PREFIX).append(':').append(element).append(" path='")
+                    .append(Xml.escape(element, path.toString())).append("'/>\n");
         }
     }
 
     /**
-     * Reads the element back (as {@code virDomainGetMetadata} returns it, or within a whole domain
-     * XML) for the domain {@code name}. IllegalArgumentException says what is wrong when it is
-     * damaged; a spec that no longer validates fails the same way.
+     * Reads the element back for the domain {@code name}: either a whole domain XML (the element is
+     * found by our namespace) or the element alone as {@code virDomainGetMetadata} returns it, which
+     * libvirt hands out with its namespace stripped (libvirt already selected it by namespace).
+     * IllegalArgumentException says what is wrong when it is damaged; a spec that no longer
+     * validates fails the same way.
      */
     static QubeMetadata parse(String name, String xml) {
         Document doc = Xml.parse(xml);
         NodeList found = doc.getElementsByTagNameNS(NAMESPACE, "qube");
-        if (found.getLength() != 1) {
+        Element q;
+        if (found.getLength() == 1) {
+            q = (Element) found.item(0);
+        } else if (found.getLength() == 0 && doc.getDocumentElement().getNamespaceURI() == null
+                && "qube".equals(doc.getDocumentElement().getLocalName())) {
+            q = doc.getDocumentElement();
+        } else {
             throw new IllegalArgumentException("expected one qube element in namespace " + NAMESPACE
                     + ", found " + found.getLength());
         }
-        Element q = (Element) found.item(0);
+        String ns = q.getNamespaceURI();
         QubeSpec.Builder spec = QubeSpec.builder(name, intAttribute(q, "domid"))
                 .memoryMiB(longAttribute(q, "memory-mib"))
                 .maxMemoryMiB(longAttribute(q, "max-memory-mib"))
@@ -105,7 +113,7 @@ record QubeMetadata(String instance, QubeSpec spec) {
         List<String> init = new ArrayList<>();
         Map<String, String> env = new LinkedHashMap<>();
         for (Node n = q.getFirstChild(); n != null; n = n.getNextSibling()) {
-            if (!(n instanceof Element e) || !NAMESPACE.equals(e.getNamespaceURI())) {
+            if (!(n instanceof Element e) || !Objects.equals(ns, e.getNamespaceURI())) {
                 continue;
             }
             switch (e.getLocalName()) {
@@ -114,9 +122,11 @@ record QubeMetadata(String instance, QubeSpec spec) {
                 case "private-source" -> spec.privateSource(Path.of(required(e, "path")));
                 case "channel-dir" -> spec.channelDir(Path.of(required(e, "path")));
                 case "init" -> {
-                    NodeList args = e.getElementsByTagNameNS(NAMESPACE, "arg");
-                    for (int i = 0; i < args.getLength(); i++) {
-                        init.add(args.item(i).getTextContent());
+                    for (Node a = e.getFirstChild(); a != null; a = a.getNextSibling()) {
+                        if (a instanceof Element arg && Objects.equals(ns, arg.getNamespaceURI())
+                                && "arg".equals(arg.getLocalName())) {
+                            init.add(arg.getTextContent());
+                        }
                     }
                 }
                 case "env" -> env.put(required(e, "name"), e.getTextContent());

@@ -4,6 +4,8 @@ import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 /**
  * One {@code virDomainPtr} we own; {@link #close} frees it ({@code virDomainFree}). Use with
  * try-with-resources. Calls throw {@link LibvirtError}. Not thread-safe: one thread uses a handle.
@@ -22,12 +24,15 @@ public final class DomainHandle implements AutoCloseable {
 
     private final LibvirtLibrary lib;
     private final String name;
+    private final AtomicInteger openHandles;
     private Pointer ptr;
 
-    DomainHandle(LibvirtLibrary lib, Pointer ptr, String name) {
+    DomainHandle(LibvirtLibrary lib, Pointer ptr, String name, AtomicInteger openHandles) {
         this.lib = lib;
         this.ptr = ptr;
         this.name = name;
+        this.openHandles = openHandles;
+        openHandles.incrementAndGet();
     }
 
     public String name() {
@@ -97,6 +102,7 @@ public final class DomainHandle implements AutoCloseable {
         if (ptr != null) {
             lib.virDomainFree(ptr);
             ptr = null;
+            openHandles.decrementAndGet();
         }
     }
 

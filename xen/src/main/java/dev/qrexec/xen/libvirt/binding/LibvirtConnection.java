@@ -6,6 +6,7 @@ import com.sun.jna.ptr.PointerByReference;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One open {@code virConnectPtr}. Calls block (on a remote URI they are RPCs to libvirtd), so the
@@ -17,6 +18,8 @@ public final class LibvirtConnection implements AutoCloseable {
     private final LibvirtLibrary lib;
     private final String uri;
     private volatile Pointer conn;
+    /** Domain handles not yet freed: a leak detector (must be 0 whenever no call is running). */
+    private final AtomicInteger openHandles = new AtomicInteger();
 
     private LibvirtConnection(LibvirtLibrary lib, String uri, Pointer conn) {
         this.lib = lib;
@@ -56,7 +59,7 @@ public final class LibvirtConnection implements AutoCloseable {
         if (d == null) {
             return nullIfNoDomain("virDomainLookupByName(" + name + ")");
         }
-        return new DomainHandle(lib, d, name);
+        return new DomainHandle(lib, d, name, openHandles);
     }
 
     /** The domain of that UUID, or null when there is none. */
@@ -65,7 +68,7 @@ public final class LibvirtConnection implements AutoCloseable {
         if (d == null) {
             return nullIfNoDomain("virDomainLookupByUUIDString(" + uuid + ")");
         }
-        return new DomainHandle(lib, d, lib.virDomainGetName(d));
+        return new DomainHandle(lib, d, lib.virDomainGetName(d), openHandles);
     }
 
     public DomainHandle define(String name, String xml) {
@@ -73,7 +76,7 @@ public final class LibvirtConnection implements AutoCloseable {
         if (d == null) {
             throw LibvirtError.last(lib, "virDomainDefineXML(" + name + ")");
         }
-        return new DomainHandle(lib, d, name);
+        return new DomainHandle(lib, d, name, openHandles);
     }
 
     /** Every domain, active or not; the caller closes each handle. */
@@ -90,7 +93,7 @@ public final class LibvirtConnection implements AutoCloseable {
         }
         try {
             for (Pointer d : array.getPointerArray(0, n)) {
-                out.add(new DomainHandle(lib, d, lib.virDomainGetName(d)));
+                out.add(new DomainHandle(lib, d, lib.virDomainGetName(d), openHandles));
             }
         } finally {
             Native.free(Pointer.nativeValue(array));
@@ -133,18 +136,26 @@ public final class LibvirtConnection implements AutoCloseable {
         }
     }
 
-    /** Closes the connection; returns libvirt's remaining reference count (0 = freed). */
+    /** Domain handles opened and not yet closed. */
+    public int openDomainHandles() {
+        return openHandles.get();
+    }
+
+    /**
+     * Closes the connection. libvirt frees it once its last reference goes: an event being
+     * dispatched right now may hold one for a moment; a domain handle we forgot would hold one forever.
+     */
     @Override
     public void close() {
         Pointer c = conn;
         conn = null;
         if (c != null) {
-            int left = lib.virConnectClose(c);
-            if (left > 0) {
+            int leaked = openHandles.get();
+            if (leaked > 0) {
                 System.getLogger(LibvirtConnection.class.getName()).log(System.Logger.Level.WARNING,
-                        "libvirt connection {0} still has {1} references after close: a domain handle leaked",
-                        uri, left);
+                        "closing libvirt connection {0} with {1} domain handles not freed", uri, leaked);
             }
+            lib.virConnectClose(c);
         }
     }
 
