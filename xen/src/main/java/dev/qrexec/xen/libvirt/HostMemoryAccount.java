@@ -77,8 +77,12 @@ final class HostMemoryAccount {
      * otherwise runs {@code reserve} (which marks the qube as starting, so it counts) before any
      * other start can check: two concurrent starts cannot both take the last free memory.
      */
-    synchronized void reserve(QubeSpec spec, LongSupplier runningQubesBytes, Runnable reserve) {
-        refresh();
+    void reserve(QubeSpec spec, LongSupplier runningQubesBytes, Runnable reserve) {
+        refresh();  // outside the lock: on a remote URI this is an RPC
+        checkAndReserve(spec, runningQubesBytes, reserve);
+    }
+
+    private synchronized void checkAndReserve(QubeSpec spec, LongSupplier runningQubesBytes, Runnable reserve) {
         long free = current(runningQubesBytes.getAsLong()).freeBytes();
         long need = spec.memoryMiB() * MIB;
         if (need > free) {

@@ -13,13 +13,10 @@ import dev.qrexec.xen.libvirt.binding.LibvirtError;
 import dev.qrexec.xen.libvirt.binding.LibvirtLibrary;
 
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -39,11 +36,9 @@ import static java.lang.System.Logger.Level.WARNING;
  * {@code qrexec-libvirt-listeners-<instance>}. Reads ({@link #state}, {@link #memory},
  * {@link #hostMemory}, {@link #list}) return cached values and never call libvirt.
  *
- * <p>Events: a transition is published when the operation that caused it succeeds. libvirt's own
- * life-cycle events are not trusted for order (they are delivered asynchronously and may arrive
- * after a later operation); instead, each one makes the qube re-read its real state from libvirt,
- * in its serial order, which is how changes made outside this backend (a crash, {@code virsh
- * destroy}, a guest shutting itself down) become {@link LifecycleEvent.Kind#DIED} and friends.
+ * <p>Events: a transition is published when the operation that caused it succeeds; libvirt's own
+ * life-cycle events only make the qube re-read its real state ({@link DomainEvents}), which is how
+ * changes made outside the backend become events (a crash or {@code virsh destroy}: DIED).
  *
  * <p>Ownership: a domain is this backend's only if its {@code <metadata>} carries our namespace
  * and our instance name; domains are addressed by UUID, never by name alone.
@@ -58,14 +53,14 @@ public final class LibvirtHypervisor implements Hypervisor {
     private final LibvirtConnection conn;
     private final QubeStorage storage;
     private final HostMemoryAccount hostMemory;
-    private final ConcurrentMap<String, ManagedQube> qubes = new ConcurrentHashMap<>();
-    /** Names and domain ids reserved by a define in flight or taken by a defined qube. */
-    private final ConcurrentMap<String, Boolean> names = new ConcurrentHashMap<>();
-    private final ConcurrentMap<Integer, String> domainIds = new ConcurrentHashMap<>();
+    private final QubeRegistry qubes = new QubeRegistry();
+    private final QubeTransitions transitions;
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Strongly referenced while registered: libvirt holds only the native stub (JNA GC pitfall). */
-    private final LibvirtLibrary.LifecycleCallback lifecycleCallback = this::onLibvirtEvent;
+    private final DomainEvents lifecycleCallback;
     private final int callbackId;
+    /** How a guest is asked to shut down; tests replace it to play a guest that ignores the request. */
+    private volatile Consumer<DomainHandle> shutdownRequest = DomainHandle::shutdown;
 
     private LibvirtHypervisor(LibvirtConfig config, LibvirtThreads threads, LibvirtConnection conn,
                               HostMemoryAccount hostMemory) {
@@ -74,6 +69,8 @@ public final class LibvirtHypervisor implements Hypervisor {
         this.conn = conn;
         this.storage = new QubeStorage(config.storageDir());
         this.hostMemory = hostMemory;
+        this.transitions = new QubeTransitions(conn, storage, hostMemory, threads.dispatcher());
+        this.lifecycleCallback = new DomainEvents(threads.library(), conn, qubes, transitions, closed::get);
         recover();
         this.callbackId = conn.registerLifecycle(lifecycleCallback);
     }
@@ -133,9 +130,7 @@ public final class LibvirtHypervisor implements Hypervisor {
                 if (state != QubeState.HALTED) {
                     q.currentBytes(d.info().memory.longValue() * 1024);
                 }
-                qubes.put(q.name(), q);
-                names.put(q.name(), Boolean.TRUE);
-                domainIds.put(meta.spec().domainId(), q.name());
+                qubes.add(q);
                 LOG.log(INFO, "libvirt backend {0}: found qube {1} ({2}) again", config.instanceName(),
                         q.name(), state);
             } catch (IllegalArgumentException e) {
@@ -166,23 +161,17 @@ public final class LibvirtHypervisor implements Hypervisor {
         if (closed.get()) {
             return CompletableFuture.failedFuture(closedError("define", spec.name()));
         }
-        if (names.putIfAbsent(spec.name(), Boolean.TRUE) != null) {
-            return CompletableFuture.failedFuture(
-                    new HypervisorException.AlreadyDefined("qube '" + spec.name() + "' is already defined"));
-        }
-        String holder = domainIds.putIfAbsent(spec.domainId(), spec.name());
-        if (holder != null) {
-            names.remove(spec.name());
-            return CompletableFuture.failedFuture(new HypervisorException.AlreadyDefined(
-                    "domain id " + spec.domainId() + " is already used by qube '" + holder + "'"));
+        try {
+            qubes.reserve(spec);
+        } catch (HypervisorException.AlreadyDefined e) {
+            return CompletableFuture.failedFuture(e);
         }
         return threads.submit("define", spec.name(), () -> {
             try {
                 defineNow(spec);
                 return null;
             } catch (RuntimeException e) {
-                names.remove(spec.name());
-                domainIds.remove(spec.domainId(), spec.name());
+                qubes.release(spec);
                 throw e;
             }
         });
@@ -205,7 +194,7 @@ public final class LibvirtHypervisor implements Hypervisor {
                         + e.getMessage(), e);
             }
             try (DomainHandle d = conn.define(spec.name(), xml)) {
-                qubes.put(spec.name(), new ManagedQube(spec, d.uuid(), QubeState.HALTED, threads.ops()));
+                qubes.add(new ManagedQube(spec, d.uuid(), QubeState.HALTED, threads.ops()));
             }
             LOG.log(DEBUG, "defined qube {0} as libvirt domain {1}", spec.name(), uuid);
         } catch (LibvirtError e) {
@@ -215,7 +204,7 @@ public final class LibvirtHypervisor implements Hypervisor {
 
     @Override
     public QubeSpec spec(String name) {
-        return require(name).spec;
+        return qubes.require(name).spec;
     }
 
     @Override
@@ -223,9 +212,7 @@ public final class LibvirtHypervisor implements Hypervisor {
         return onQube(name, "undefine", (q, d) -> {
             requireState(q, "undefine", QubeState.HALTED);
             d.undefine(0);
-            qubes.remove(name, q);
-            domainIds.remove(q.spec.domainId(), name);
-            names.remove(name);
+            qubes.remove(q);
             storage.forget(q.spec);
             return null;
         });
@@ -244,11 +231,11 @@ public final class LibvirtHypervisor implements Hypervisor {
                 d.create();
             } catch (RuntimeException e) {
                 q.state(QubeState.HALTED);
-                releaseStorageQuietly(q);
+                transitions.releaseStorageQuietly(q);
                 throw e;
             }
             q.currentBytes(d.info().memory.longValue() * 1024);
-            transition(q, QubeState.RUNNING, LifecycleEvent.Kind.STARTED, "");
+            transitions.transition(q, QubeState.RUNNING, LifecycleEvent.Kind.STARTED, "");
             hostMemory.refresh();
             return null;
         });
@@ -259,7 +246,7 @@ public final class LibvirtHypervisor implements Hypervisor {
         return onQube(name, "pause", (q, d) -> {
             requireState(q, "pause", QubeState.RUNNING);
             d.suspend();
-            transition(q, QubeState.PAUSED, LifecycleEvent.Kind.PAUSED, "");
+            transitions.transition(q, QubeState.PAUSED, LifecycleEvent.Kind.PAUSED, "");
             return null;
         });
     }
@@ -269,7 +256,7 @@ public final class LibvirtHypervisor implements Hypervisor {
         return onQube(name, "unpause", (q, d) -> {
             requireState(q, "unpause", QubeState.PAUSED);
             d.resume();
-            transition(q, QubeState.RUNNING, LifecycleEvent.Kind.UNPAUSED, "");
+            transitions.transition(q, QubeState.RUNNING, LifecycleEvent.Kind.UNPAUSED, "");
             return null;
         });
     }
@@ -285,36 +272,23 @@ public final class LibvirtHypervisor implements Hypervisor {
                 return q.halted;  // already under way: wait for the same end
             }
             requireState(q, "shut down", QubeState.RUNNING);
-            d.shutdown();
+            shutdownRequest.accept(d);
             q.state(QubeState.STOPPING);
             q.halted = new CompletableFuture<>();
             CompletableFuture<Void> halted = q.halted;
             long poll = config.pollInterval().toMillis();
             q.pollTimer = threads.timer().scheduleWithFixedDelay(
-                    () -> q.submit("watch the shutdown of", () -> watchShutdown(q)), poll, poll, TimeUnit.MILLISECONDS);
+                    () -> q.submit("watch the shutdown of", () -> transitions.watchShutdown(q)), poll, poll, TimeUnit.MILLISECONDS);
             q.killTimer = threads.timer().schedule(() -> q.submit("kill after the shutdown timeout", () -> {
                 if (q.halted == halted) {
                     LOG.log(INFO, "qube {0} did not shut down within {1}: killing it", name, timeout);
-                    killNow(q, "killed: did not shut down within " + timeout);
+                    transitions.killNow(q, "killed: did not shut down within " + timeout);
                 }
                 return null;
             }), timeout.toMillis(), TimeUnit.MILLISECONDS);
-            watchShutdown(q);  // the test driver (and a quick guest) is already off
+            transitions.watchShutdown(q);  // the test driver (and a quick guest) is already off
             return halted;
         }).thenCompose(halted -> halted);
-    }
-
-    /** On the qube's queue: if the shutdown finished, completes it. */
-    private Void watchShutdown(ManagedQube q) {
-        if (q.state() != QubeState.STOPPING) {
-            return null;
-        }
-        try (DomainHandle d = conn.lookupByUuid(q.uuid)) {
-            if (d == null || LibvirtStates.isOff(d.state()[0])) {
-                finishHalt(q, "shutdown");
-            }
-        }
-        return null;
     }
 
     @Override
@@ -323,157 +297,26 @@ public final class LibvirtHypervisor implements Hypervisor {
             if (q.state() == QubeState.HALTED) {
                 throw new HypervisorException.InvalidState(name, "kill", QubeState.HALTED);
             }
-            killNow(q, "killed");
+            transitions.killNow(q, "killed");
             return null;
         });
-    }
-
-    /** On the qube's queue: destroys the domain if it still runs, then cleans up. */
-    private void killNow(ManagedQube q, String reason) {
-        try (DomainHandle d = conn.lookupByUuid(q.uuid)) {
-            if (d != null && !LibvirtStates.isOff(d.state()[0])) {
-                d.destroy();
-            }
-        }
-        finishHalt(q, reason);
-    }
-
-    /** On the qube's queue: the domain is off; release storage, publish, wake shutdown waiters. */
-    private void finishHalt(ManagedQube q, String reason) {
-        q.cancelTimers();
-        HypervisorException cleanupError = releaseStorageQuietly(q);
-        q.currentBytes(0);
-        transition(q, QubeState.HALTED, LifecycleEvent.Kind.HALTED, reason);
-        hostMemory.refresh();
-        CompletableFuture<Void> halted = q.halted;
-        q.halted = null;
-        if (cleanupError != null) {
-            if (halted != null) {
-                halted.completeExceptionally(cleanupError);
-            }
-            throw cleanupError;
-        }
-        if (halted != null) {
-            halted.complete(null);
-        }
-    }
-
-    /** On the qube's queue: it stopped without being asked to. */
-    private void died(ManagedQube q, String reason) {
-        q.cancelTimers();
-        transition(q, QubeState.CRASHED, LifecycleEvent.Kind.DIED, reason);
-        HypervisorException cleanupError = releaseStorageQuietly(q);
-        q.currentBytes(0);
-        q.state(QubeState.HALTED);
-        hostMemory.refresh();
-        if (q.halted != null) {
-            q.halted.complete(null);
-            q.halted = null;
-        }
-        if (cleanupError != null) {
-            LOG.log(WARNING, cleanupError.getMessage());
-        }
-    }
-
-    private HypervisorException releaseStorageQuietly(ManagedQube q) {
-        try {
-            storage.release(q.spec);
-            return null;
-        } catch (RuntimeException e) {
-            LOG.log(WARNING, "qube " + q.name() + ": storage cleanup failed", e);
-            return new HypervisorException.OperationFailed(e.getMessage(), e);
-        }
-    }
-
-    // ------------------------------------------------------------------ libvirt events
-
-    /** On the libvirt event loop thread: only looks the qube up and queues a re-read of its state. */
-    private int onLibvirtEvent(com.sun.jna.Pointer connPtr, com.sun.jna.Pointer dom, int event, int detail,
-                               com.sun.jna.Pointer opaque) {
-        try {
-            LibvirtLibrary lib = threads.library();
-            String name = lib.virDomainGetName(dom);
-            ManagedQube q = name == null ? null : qubes.get(name);
-            if (q == null) {
-                return 0;  // not ours, or its define has not finished
-            }
-            byte[] uuid = new byte[37];
-            if (lib.virDomainGetUUIDString(dom, uuid) < 0
-                    || !q.uuid.equals(com.sun.jna.Native.toString(uuid, "US-ASCII"))) {
-                return 0;  // a namesake, not our domain
-            }
-            LOG.log(DEBUG, "libvirt event for {0}: {1}", name, LibvirtStates.describeEvent(event, detail));
-            if (!closed.get()) {
-                q.submit("reconcile", () -> reconcile(q, event, detail)).exceptionally(t -> {
-                    // After close, queued work is refused on purpose: nothing is lost, a new backend re-reads states.
-                    LOG.log(closed.get() ? DEBUG : WARNING, "qube " + name + ": could not re-read its state after "
-                            + "libvirt event " + LibvirtStates.describeEvent(event, detail), t);
-                    return null;
-                });
-            }
-        } catch (RuntimeException e) {
-            LOG.log(WARNING, "libvirt event handling failed", e);
-        }
-        return 0;
-    }
-
-    /** On the qube's queue: brings our state in line with what libvirt says now. */
-    private Void reconcile(ManagedQube q, int event, int detail) {
-        if (qubes.get(q.name()) != q) {
-            return null;
-        }
-        QubeState ours = q.state();
-        try (DomainHandle d = conn.lookupByUuid(q.uuid)) {
-            if (d == null) {
-                if (ours != QubeState.HALTED) {
-                    died(q, "its libvirt domain was removed outside this backend");
-                }
-                LOG.log(WARNING, "qube {0}: its libvirt domain was undefined outside this backend; forgetting it",
-                        q.name());
-                qubes.remove(q.name(), q);
-                domainIds.remove(q.spec.domainId(), q.name());
-                names.remove(q.name());
-                return null;
-            }
-            int[] actual = d.state();
-            if (LibvirtStates.isOff(actual[0])) {
-                if (ours == QubeState.STOPPING) {
-                    finishHalt(q, "shutdown");
-                } else if (ours == QubeState.RUNNING || ours == QubeState.PAUSED) {
-                    if (actual[0] == DomainHandle.STATE_CRASHED) {
-                        d.destroy();  // on_crash=preserve would leave it holding memory
-                    }
-                    died(q, LibvirtStates.stopReason(actual[0], actual[1]));
-                }
-            } else if (actual[0] == DomainHandle.STATE_PAUSED && ours == QubeState.RUNNING) {
-                transition(q, QubeState.PAUSED, LifecycleEvent.Kind.PAUSED, "");
-            } else if (LibvirtStates.isRunning(actual[0]) && ours == QubeState.PAUSED) {
-                transition(q, QubeState.RUNNING, LifecycleEvent.Kind.UNPAUSED, "");
-            }
-        }
-        return null;
-    }
-
-    private void transition(ManagedQube q, QubeState state, LifecycleEvent.Kind kind, String reason) {
-        q.state(state);
-        threads.dispatcher().publish(new LifecycleEvent(q.name(), kind, reason, Instant.now()));
     }
 
     // ------------------------------------------------------------------ reads
 
     @Override
     public QubeState state(String name) {
-        return require(name).state();
+        return qubes.require(name).state();
     }
 
     @Override
     public List<String> list() {
-        return qubes.keySet().stream().sorted().toList();
+        return qubes.names();
     }
 
     @Override
     public MemoryUsage memory(String name) {
-        ManagedQube q = require(name);
+        ManagedQube q = qubes.require(name);
         return new MemoryUsage(q.currentBytes(), q.targetBytes(), q.spec.maxMemoryMiB() * MIB);
     }
 
@@ -484,7 +327,7 @@ public final class LibvirtHypervisor implements Hypervisor {
 
     private long runningBytes() {
         long sum = 0;
-        for (ManagedQube q : qubes.values()) {
+        for (ManagedQube q : qubes.all()) {
             if (q.active()) {
                 sum += Math.max(q.currentBytes(), q.targetBytes());
             }
@@ -494,7 +337,7 @@ public final class LibvirtHypervisor implements Hypervisor {
 
     @Override
     public CompletableFuture<Void> setMemoryTarget(String name, long targetBytes) {
-        ManagedQube known = require(name);
+        ManagedQube known = qubes.require(name);
         long max = known.spec.maxMemoryMiB() * MIB;
         if (targetBytes < 1024 || targetBytes > max) {
             throw new IllegalArgumentException("memory target of '" + name + "' must be in 1024.." + max
@@ -513,7 +356,7 @@ public final class LibvirtHypervisor implements Hypervisor {
 
     /** On the memory timer, through each qube's queue: reads the balloon of running qubes. */
     void refreshMemory() {
-        for (ManagedQube q : qubes.values()) {
+        for (ManagedQube q : qubes.all()) {
             if (q.active()) {
                 q.submit("refresh the memory of", () -> {
                     if (q.active()) {
@@ -531,6 +374,11 @@ public final class LibvirtHypervisor implements Hypervisor {
             hostMemory.refresh();
             return null;
         });
+    }
+
+    /** For tests: replaces the shutdown request (e.g. with one a guest ignores, to reach the kill deadline). */
+    void shutdownRequest(Consumer<DomainHandle> request) {
+        this.shutdownRequest = Objects.requireNonNull(request, "request");
     }
 
     /** Domain handles not yet freed (0 whenever no operation runs): lets tests prove there is no leak. */
@@ -555,7 +403,7 @@ public final class LibvirtHypervisor implements Hypervisor {
             return CompletableFuture.failedFuture(closedError(operation, name));
         }
         return q.submit(operation, () -> {
-            if (qubes.get(name) != q) {
+            if (!qubes.current(q)) {
                 throw new HypervisorException.NoSuchQube(name);  // undefined while this waited
             }
             try (DomainHandle d = conn.lookupByUuid(q.uuid)) {
@@ -575,14 +423,6 @@ public final class LibvirtHypervisor implements Hypervisor {
     @FunctionalInterface
     private interface QubeOperation<T> {
         T apply(ManagedQube q, DomainHandle d);
-    }
-
-    private ManagedQube require(String name) {
-        ManagedQube q = qubes.get(name);
-        if (q == null) {
-            throw new HypervisorException.NoSuchQube(name);
-        }
-        return q;
     }
 
     private static void requireState(ManagedQube q, String operation, QubeState wanted) {

@@ -4,6 +4,9 @@ import dev.qrexec.xen.HostMemory;
 import dev.qrexec.xen.HypervisorException;
 import dev.qrexec.xen.QubeSpec;
 import dev.qrexec.xen.QubeState;
+import dev.qrexec.xen.LifecycleEvent;
+import dev.qrexec.xen.contract.EventRecorder;
+import dev.qrexec.xen.libvirt.binding.DomainHandle;
 import dev.qrexec.xen.libvirt.binding.LibvirtConnection;
 import dev.qrexec.xen.libvirt.binding.LibvirtEventLoop;
 import org.junit.jupiter.api.AfterEach;
@@ -161,6 +164,52 @@ class LibvirtHypervisorTest {
 
         hypervisor = LibvirtHypervisor.open(LibvirtTestSupport.config().instanceName("closing").build());
         assertEquals(QubeState.RUNNING, hypervisor.state(name), "a new backend finds the qube still running");
+    }
+
+    @Test
+    void aGuestIgnoringShutdownIsKilledAtTheDeadline() {
+        hypervisor = LibvirtHypervisor.open(LibvirtTestSupport.config().pollInterval(Duration.ofMillis(20)).build());
+        EventRecorder events = new EventRecorder();
+        hypervisor.subscribe(events);
+        String name = define(spec("deaf"));
+        get(hypervisor.start(name));
+        hypervisor.shutdownRequest(d -> { });  // the guest never acts on the request
+        CompletableFuture<Void> shutdown = hypervisor.shutdown(name, Duration.ofMillis(300));
+        await().atMost(Duration.ofSeconds(5)).until(() -> hypervisor.state(name) == QubeState.STOPPING
+                || shutdown.isDone());
+        assertFalse(shutdown.isDone(), "still waiting for the guest");
+        CompletableFuture<Void> second = hypervisor.shutdown(name, Duration.ofSeconds(30));
+        get(shutdown);
+        get(second);
+        assertEquals(QubeState.HALTED, hypervisor.state(name));
+        events.awaitKinds(name, Duration.ofSeconds(5), LifecycleEvent.Kind.STARTED, LifecycleEvent.Kind.HALTED);
+        assertEquals("killed: did not shut down within PT0.3S", events.of(name).get(1).reason());
+    }
+
+    @Test
+    void aKillDuringAShutdownEndsItAtOnce() {
+        hypervisor = LibvirtHypervisor.open(LibvirtTestSupport.config().build());
+        String name = define(spec("impatient"));
+        get(hypervisor.start(name));
+        hypervisor.shutdownRequest(d -> { });
+        CompletableFuture<Void> shutdown = hypervisor.shutdown(name, Duration.ofMinutes(5));
+        get(hypervisor.kill(name));
+        get(shutdown);
+        assertEquals(QubeState.HALTED, hypervisor.state(name));
+    }
+
+    @Test
+    void aQubeStartedOutsideTheBackendIsReportedRunning() {
+        outsider = LibvirtConnection.open(LibvirtTestSupport.libvirtOrSkip(), LibvirtTestSupport.TEST_URI);
+        hypervisor = LibvirtHypervisor.open(LibvirtTestSupport.config().build());
+        EventRecorder events = new EventRecorder();
+        hypervisor.subscribe(events);
+        String name = define(spec("virsh"));
+        try (DomainHandle d = outsider.lookupByName(name)) {
+            d.create();
+        }
+        events.awaitKinds(name, Duration.ofSeconds(5), LifecycleEvent.Kind.STARTED);
+        assertEquals(QubeState.RUNNING, hypervisor.state(name));
     }
 
     @Test
