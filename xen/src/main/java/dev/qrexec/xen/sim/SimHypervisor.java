@@ -281,13 +281,14 @@ public final class SimHypervisor implements Hypervisor {
 
     @Override
     public CompletableFuture<Void> setMemoryTarget(String name, long targetBytes) {
+        SimQube known = qubes.get(Objects.requireNonNull(name, "name"));
+        if (targetBytes <= 0 || (known != null && targetBytes > known.maxBytes())) {
+            throw new IllegalArgumentException("memory target of '" + name + "' must be in 1.."
+                    + (known == null ? "max" : known.maxBytes()) + " bytes (its maximum), was " + targetBytes);
+        }
         CompletableFuture<Void> future = new CompletableFuture<>();
         onSimThread(future, () -> {
             SimQube qube = require(name);
-            if (targetBytes <= 0 || targetBytes > qube.maxBytes()) {
-                throw new IllegalArgumentException("memory target of '" + name + "' must be in 1.."
-                        + qube.maxBytes() + " bytes (its maximum), was " + targetBytes);
-            }
             if (qube.state() == QubeState.HALTED || qube.state() == QubeState.CRASHED) {
                 throw new HypervisorException.InvalidState(name, "set the memory target of", qube.state());
             }
