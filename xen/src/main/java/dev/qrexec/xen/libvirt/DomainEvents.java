@@ -59,8 +59,12 @@ final class DomainEvents implements LibvirtLibrary.LifecycleCallback {
                 return 0;  // a namesake, not our domain
             }
             LOG.log(DEBUG, "libvirt event for {0}: {1}", name, LibvirtStates.describeEvent(event, detail));
-            if (!closed.getAsBoolean()) {
-                q.submit("reconcile", () -> reconcile(q)).exceptionally(t -> {
+            if (!closed.getAsBoolean() && q.reconcileQueued.compareAndSet(false, true)) {
+                q.submit("reconcile", () -> {
+                    q.reconcileQueued.set(false);  // events from now on need another re-read
+                    return reconcile(q);
+                }).exceptionally(t -> {
+                    q.reconcileQueued.set(false);
                     // After close, queued work is refused on purpose: a new backend re-reads every state.
                     LOG.log(closed.getAsBoolean() ? DEBUG : WARNING, "qube " + name + ": could not re-read its "
                             + "state after libvirt event " + LibvirtStates.describeEvent(event, detail), t);

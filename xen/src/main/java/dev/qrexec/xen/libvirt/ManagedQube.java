@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One qube this backend owns: its spec, its libvirt UUID, its state, and the serial queue all its
@@ -26,6 +27,13 @@ final class ManagedQube {
     final QubeSpec spec;
     final String uuid;
     private final SerialQueue queue;
+
+    /**
+     * Set while a state re-read is queued: it reads the state as of when it runs, so it covers
+     * every libvirt event that arrives before then, and a burst of events queues one re-read,
+     * not one each (which would crowd out real operations).
+     */
+    final AtomicBoolean reconcileQueued = new AtomicBoolean();
 
     private volatile QubeState state;
     private volatile long targetBytes;

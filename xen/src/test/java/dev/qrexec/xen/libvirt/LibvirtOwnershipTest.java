@@ -7,6 +7,7 @@ import dev.qrexec.xen.QubeState;
 import dev.qrexec.xen.contract.EventRecorder;
 import dev.qrexec.xen.libvirt.binding.DomainHandle;
 import dev.qrexec.xen.libvirt.binding.LibvirtConnection;
+import dev.qrexec.xen.libvirt.binding.LibvirtLibrary;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,6 +20,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -149,6 +152,51 @@ class LibvirtOwnershipTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> h.state(name) == QubeState.HALTED);
         h.start(name).get(10, TimeUnit.SECONDS);  // and it can run again
         h.kill(name).get(10, TimeUnit.SECONDS);
+        h.undefine(name).get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aBurstOfEventsWhileTheQubeIsBusyDoesNotCrowdOutOperations() throws Exception {
+        LibvirtHypervisor h = open("burst");
+        String name = LibvirtTestSupport.uniqueName("burst");
+        h.define(QubeSpec.builder(name, LibvirtTestSupport.uniqueDomainId()).build()).get(10, TimeUnit.SECONDS);
+        h.start(name).get(10, TimeUnit.SECONDS);
+        CountDownLatch busy = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        h.shutdownRequest(d -> {  // holds the qube's queue, as a slow libvirt call would
+            busy.countDown();
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        CompletableFuture<Void> shutdown = h.shutdown(name, Duration.ofMinutes(5));
+        assertTrue(busy.await(10, TimeUnit.SECONDS));
+        // libvirt calls callbacks in registration order, so once this one has seen all 200 events,
+        // the backend's (registered earlier) has seen them too.
+        AtomicInteger seen = new AtomicInteger();
+        LibvirtLibrary.LifecycleCallback counter = (c, dom, event, detail, opaque) -> {
+            if (name.equals(LibvirtTestSupport.libvirtOrSkip().virDomainGetName(dom))) {
+                seen.incrementAndGet();
+            }
+            return 0;
+        };
+        int callbackId = outsider.registerLifecycle(counter);
+        try (DomainHandle d = outsider.lookupByName(name)) {
+            for (int i = 0; i < 100; i++) {  // 200 events, more than a qube's queue holds
+                d.suspend();
+                d.resume();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> seen.get() >= 200);
+        } finally {
+            outsider.deregister(callbackId);
+        }
+        CompletableFuture<Void> kill = h.kill(name);  // refused ("64 operations already wait") without coalescing
+        release.countDown();
+        kill.get(10, TimeUnit.SECONDS);
+        shutdown.get(10, TimeUnit.SECONDS);
+        assertEquals(QubeState.HALTED, h.state(name));
         h.undefine(name).get(10, TimeUnit.SECONDS);
     }
 

@@ -44,15 +44,6 @@ public final class LibvirtConnection implements AutoCloseable {
         return uri;
     }
 
-    /** The driver name libvirt reports: {@code Test}, {@code Xen}, {@code QEMU}, ... */
-    public String driverType() {
-        String type = lib.virConnectGetType(live());
-        if (type == null) {
-            throw LibvirtError.last(lib, "virConnectGetType");
-        }
-        return type;
-    }
-
     /** The domain of that name, or null when there is none. */
     public DomainHandle lookupByName(String name) {
         Pointer d = lib.virDomainLookupByName(live(), name);

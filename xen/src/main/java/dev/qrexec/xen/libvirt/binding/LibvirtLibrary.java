@@ -20,10 +20,6 @@ public interface LibvirtLibrary extends Library {
     // --- connection ---
     Pointer virConnectOpen(String uri);
     int virConnectClose(Pointer conn);
-    /** Returns a malloc'd string. */
-    Pointer virConnectGetURI(Pointer conn);
-    /** Static string owned by libvirt (do not free). */
-    String virConnectGetType(Pointer conn);
     int virConnectListAllDomains(Pointer conn, PointerByReference domains, int flags);
 
     // --- domains ---
