@@ -17,9 +17,9 @@ import static java.lang.System.Logger.Level.WARNING;
  * Receives libvirt's domain life-cycle events and turns them into state re-reads.
  *
  * <p>libvirt delivers events asynchronously: the STARTED of our own start may arrive after our
- * pause already succeeded. So an event is never applied as such; it only queues, in the qube's
- * serial order, a {@link #reconcile} that reads the domain's real state and fixes ours if it
- * differs. Our own operations publish their transitions when they succeed; the events catch what
+ * pause already succeeded. So an event is never applied as such; an event that says what we
+ * already know is dropped, any other queues, in the qube's serial order, a {@link #reconcile}
+ * that reads the domain's real state and fixes ours if it differs. Our own operations publish their transitions when they succeed; the events catch what
  * happens outside the backend (a crash, a guest powering off, {@code virsh destroy/suspend/start}).
  *
  * <p>{@link #invoke} runs on the libvirt event loop thread and does no blocking call.
@@ -59,6 +59,9 @@ final class DomainEvents implements LibvirtLibrary.LifecycleCallback {
                 return 0;  // a namesake, not our domain
             }
             LOG.log(DEBUG, "libvirt event for {0}: {1}", name, LibvirtStates.describeEvent(event, detail));
+            if (LibvirtStates.impliedByEvent(event) == q.state()) {
+                return 0;  // we know already (our own operation, usually): any later change has its own event
+            }
             if (!closed.getAsBoolean() && q.reconcileQueued.compareAndSet(false, true)) {
                 q.submit("reconcile", () -> {
                     q.reconcileQueued.set(false);  // events from now on need another re-read

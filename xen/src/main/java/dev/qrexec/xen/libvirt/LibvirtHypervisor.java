@@ -234,7 +234,7 @@ public final class LibvirtHypervisor implements Hypervisor {
                 transitions.releaseStorageQuietly(q);
                 throw e;
             }
-            q.currentBytes(d.info().memory.longValue() * 1024);
+            q.currentBytes(q.spec.memoryMiB() * MIB);  // the periodic refresh reads the real balloon
             transitions.transition(q, QubeState.RUNNING, LifecycleEvent.Kind.STARTED, "");
             hostMemory.refresh();
             return null;
@@ -277,13 +277,22 @@ public final class LibvirtHypervisor implements Hypervisor {
             q.halted = new CompletableFuture<>();
             CompletableFuture<Void> halted = q.halted;
             long poll = config.pollInterval().toMillis();
+            // A failed poll is retried by the next one; a failed kill at the deadline fails the shutdown.
             q.pollTimer = threads.timer().scheduleWithFixedDelay(
-                    () -> q.submit("watch the shutdown of", () -> transitions.watchShutdown(q)), poll, poll, TimeUnit.MILLISECONDS);
+                    () -> q.submit("watch the shutdown of", () -> transitions.watchShutdown(q)),
+                    poll, poll, TimeUnit.MILLISECONDS);
             q.killTimer = threads.timer().schedule(() -> q.submit("kill after the shutdown timeout", () -> {
                 if (q.halted == halted) {
                     LOG.log(INFO, "qube {0} did not shut down within {1}: killing it", name, timeout);
                     transitions.killNow(q, "killed: did not shut down within " + timeout);
                 }
+                return null;
+            }).exceptionally(t -> {
+                HypervisorException e = t instanceof LibvirtError le
+                        ? ErrorMapping.forOperation(le, name, "kill", q.state())
+                        : ErrorMapping.unwrap(t, name, "kill");
+                LOG.log(WARNING, "qube " + name + ": kill after the shutdown timeout failed", e);
+                halted.completeExceptionally(e);
                 return null;
             }), timeout.toMillis(), TimeUnit.MILLISECONDS);
             transitions.watchShutdown(q);  // the test driver (and a quick guest) is already off

@@ -27,6 +27,20 @@ final class LibvirtStates {
         };
     }
 
+    /**
+     * The state a life-cycle event says the domain is in, or null when it says nothing we track
+     * (undefined, shutdown requested, crashed, PM-suspended: those always get a re-read).
+     */
+    static QubeState impliedByEvent(int event) {
+        return switch (event) {
+            case 0 -> QubeState.HALTED;   // DEFINED
+            case 2, 4 -> QubeState.RUNNING;  // STARTED, RESUMED
+            case 3 -> QubeState.PAUSED;   // SUSPENDED
+            case 5 -> QubeState.HALTED;   // STOPPED
+            default -> null;
+        };
+    }
+
     static boolean isOff(int libvirtState) {
         return libvirtState == DomainHandle.STATE_SHUTOFF || libvirtState == DomainHandle.STATE_CRASHED
                 || libvirtState == DomainHandle.STATE_NOSTATE;
