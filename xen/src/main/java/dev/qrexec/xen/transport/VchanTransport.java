@@ -113,6 +113,14 @@ public final class VchanTransport implements AutoCloseable {
         return description;
     }
 
+    /**
+     * The event loops this transport runs on, for a caller that wants its other channels (an
+     * admin socket, timers) on the same threads. Owned by this transport: do not shut it down.
+     */
+    public EventLoopGroup eventLoopGroup() {
+        return group;
+    }
+
     /** Connect attempts that found nobody listening, since this transport was made. */
     public long failedConnectAttempts() {
         return failedConnectAttempts.sum();
@@ -273,20 +281,26 @@ public final class VchanTransport implements AutoCloseable {
 
         /**
          * ENOENT or ECONNREFUSED: the peer is not (yet) listening; anything else (ENOTDIR, EACCES,
-         * ...) will not go away by waiting. Netty's native connect errors do not expose their errno,
-         * and NIO reports ENOENT as a plain SocketException, so judge by the file system first.
+         * a path the JDK finds too long, ...) will not go away by waiting. Netty's native connect
+         * error hides its errno and the JDK reports ENOENT as a plain SocketException, so the
+         * message is read too; if it is localised, the file system decides.
          */
         private boolean nobodyListens(Throwable cause) {
             if (cause instanceof Errors.NativeIoException nativeError) {
                 int errno = Math.abs(nativeError.expectedErr());
                 return errno == ENOENT || errno == ECONNREFUSED;
             }
-            if (!Files.exists(address.path(), LinkOption.NOFOLLOW_LINKS)) {
-                Path dir = address.dir();
-                return !Files.exists(dir) || Files.isDirectory(dir); // ENOTDIR is not "not yet"
+            String message = String.valueOf(cause.getMessage());
+            if (message.contains("No such file or directory") || message.contains("Connection refused")) {
+                return true;
             }
-            return cause instanceof ConnectException
-                    && String.valueOf(cause.getMessage()).contains("Connection refused");
+            if (cause instanceof ConnectException && !cause.getClass().getName().startsWith("io.netty.")) {
+                return true; // the JDK throws ConnectException for ECONNREFUSED only
+            }
+            Path dir = address.dir();
+            return cause instanceof IOException && !message.contains("too long")
+                    && !Files.exists(address.path(), LinkOption.NOFOLLOW_LINKS)
+                    && (!Files.exists(dir) || Files.isDirectory(dir));
         }
     }
 
