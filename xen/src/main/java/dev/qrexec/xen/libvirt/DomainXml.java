@@ -27,6 +27,15 @@ final class DomainXml {
      * @param volatileImage path of the volatile image, if the backend keeps one for this qube
      */
     static String of(QubeSpec spec, String instance, UUID uuid, DomainFlavor flavor, Optional<Path> volatileImage) {
+        return of(spec, instance, uuid, flavor, volatileImage, Optional.empty());
+    }
+
+    /**
+     * @param volatileImage path of the volatile image, if the backend keeps one for this qube
+     * @param boot          the kernel to boot directly, if the backend is given one
+     */
+    static String of(QubeSpec spec, String instance, UUID uuid, DomainFlavor flavor, Optional<Path> volatileImage,
+                     Optional<BootImage> boot) {
         StringBuilder b = new StringBuilder(1024);
         b.append("<domain type='").append(flavor.domainType()).append("'>\n");
         b.append("  <name>").append(Xml.escape("qube name", spec.name())).append("</name>\n");
@@ -39,6 +48,17 @@ final class DomainXml {
         b.append("  <vcpu placement='static'>").append(spec.vcpus()).append("</vcpu>\n");
         b.append("  <os>\n");
         b.append("    <type>").append(flavor.osType()).append("</type>\n");
+        if (boot.isPresent()) {
+            BootImage k = boot.get();
+            b.append("    <kernel>").append(Xml.escape("kernel path", k.kernel().toString())).append("</kernel>\n");
+            if (k.initrd().isPresent()) {
+                b.append("    <initrd>").append(Xml.escape("initrd path", k.initrd().get().toString()))
+                        .append("</initrd>\n");
+            }
+            if (!k.cmdline().isEmpty()) {
+                b.append("    <cmdline>").append(Xml.escape("kernel command line", k.cmdline())).append("</cmdline>\n");
+            }
+        }
         b.append("  </os>\n");
         // A qube never reboots by itself: whoever wants it back starts it again.
         b.append("  <on_poweroff>destroy</on_poweroff>\n");

@@ -30,11 +30,13 @@ import java.util.Optional;
  *                            instead of trusting libvirt's free figure (set for {@code test:} URIs)
  * @param storageDir          where the backend keeps per-qube files it creates (volatile images);
  *                            empty: no volatile disk
+ * @param boot                the kernel every qube boots (needed on a real Xen or KVM host);
+ *                            empty: none in the XML (enough for the test driver)
  */
 public record LibvirtConfig(String uri, String instanceName, String libraryName, DomainFlavor flavor,
                             int operationThreads, int maxQueuedOperations, Duration pollInterval,
                             Optional<Long> hostMemoryMiB, boolean hostMemoryFromNodeSize,
-                            Optional<Path> storageDir) {
+                            Optional<Path> storageDir, Optional<BootImage> boot) {
 
     public LibvirtConfig {
         Objects.requireNonNull(uri, "uri");
@@ -44,6 +46,7 @@ public record LibvirtConfig(String uri, String instanceName, String libraryName,
         Objects.requireNonNull(pollInterval, "pollInterval");
         Objects.requireNonNull(hostMemoryMiB, "hostMemoryMiB");
         Objects.requireNonNull(storageDir, "storageDir");
+        Objects.requireNonNull(boot, "boot");
     }
 
     public static Builder builder(String uri) {
@@ -62,6 +65,7 @@ public record LibvirtConfig(String uri, String instanceName, String libraryName,
         private Duration pollInterval = Duration.ofMillis(200);
         private Long hostMemoryMiB;
         private Path storageDir;
+        private BootImage boot;
 
         private Builder(String uri) {
             Objects.requireNonNull(uri, "uri");
@@ -135,11 +139,16 @@ public record LibvirtConfig(String uri, String instanceName, String libraryName,
             return this;
         }
 
+        public Builder boot(BootImage boot) {
+            this.boot = Objects.requireNonNull(boot, "boot");
+            return this;
+        }
+
         public LibvirtConfig build() {
             boolean fromNodeSize = hostMemoryMiB == null && uriFlavor == DomainFlavor.TEST;
             return new LibvirtConfig(uri, instanceName, libraryName, flavor == null ? uriFlavor : flavor,
                     operationThreads, maxQueuedOperations, pollInterval, Optional.ofNullable(hostMemoryMiB),
-                    fromNodeSize, Optional.ofNullable(storageDir));
+                    fromNodeSize, Optional.ofNullable(storageDir), Optional.ofNullable(boot));
         }
     }
 }

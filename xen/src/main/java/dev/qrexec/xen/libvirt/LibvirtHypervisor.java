@@ -188,7 +188,8 @@ public final class LibvirtHypervisor implements Hypervisor {
             UUID uuid = UUID.randomUUID();
             String xml;
             try {
-                xml = DomainXml.of(spec, config.instanceName(), uuid, config.flavor(), storage.volatileImage(spec));
+                xml = DomainXml.of(spec, config.instanceName(), uuid, config.flavor(), storage.volatileImage(spec),
+                        config.boot());
             } catch (IllegalArgumentException e) {
                 throw new HypervisorException.OperationFailed("cannot define qube '" + spec.name() + "': "
                         + e.getMessage(), e);

@@ -4,6 +4,7 @@ import dev.qrexec.xen.Hypervisor;
 import dev.qrexec.xen.HypervisorConfig;
 import dev.qrexec.xen.HypervisorProvider;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
 
@@ -11,12 +12,13 @@ import java.util.Set;
  * {@code libvirt} for {@link dev.qrexec.xen.Hypervisors}, e.g.
  * {@code libvirt:uri=test:///default,instance=dev}. Options: {@code uri} (default
  * {@code xen:///system}), {@code library}, {@code operation-threads}, {@code poll-interval},
- * {@code host-memory-mib}. The state directory, if given, holds the volatile images.
+ * {@code host-memory-mib}, {@code kernel}, {@code initrd}, {@code kernel-args}. The state
+ * directory, if given, holds the volatile images.
  */
 public final class LibvirtHypervisorProvider implements HypervisorProvider {
 
     private static final Set<String> OPTIONS = Set.of("uri", "library", "operation-threads", "poll-interval",
-            "host-memory-mib");
+            "host-memory-mib", "kernel", "initrd", "kernel-args");
 
     @Override
     public String name() {
@@ -39,6 +41,12 @@ public final class LibvirtHypervisorProvider implements HypervisorProvider {
                 Duration.ZERO)));
         config.option("host-memory-mib").ifPresent(v -> b.hostMemoryMiB(config.longOption("host-memory-mib", 0)));
         config.stateDir().ifPresent(dir -> b.storageDir(dir.toAbsolutePath()));
+        config.option("kernel").ifPresent(kernel -> b.boot(new BootImage(Path.of(kernel),
+                config.option("initrd").map(Path::of), config.option("kernel-args").orElse(""))));
+        if (config.option("kernel").isEmpty()
+                && (config.option("initrd").isPresent() || config.option("kernel-args").isPresent())) {
+            throw new IllegalArgumentException("options initrd and kernel-args of backend libvirt need the option kernel");
+        }
         return LibvirtHypervisor.open(b.build());
     }
 }

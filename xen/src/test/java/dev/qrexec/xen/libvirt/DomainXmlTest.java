@@ -114,6 +114,31 @@ class DomainXmlTest {
     }
 
     @Test
+    void aBootImageGoesIntoOsAndLibvirtKeepsIt() {
+        BootImage boot = new BootImage(Path.of("/var/lib/qubes/vm-kernels/6.6.48-1/vmlinuz"),
+                Optional.of(Path.of("/var/lib/qubes/vm-kernels/6.6.48-1/initramfs")), "root=/dev/xvda ro console=hvc0");
+        QubeSpec spec = QubeSpec.builder(LibvirtTestSupport.uniqueName("boot"), 9).build();
+        String xml = DomainXml.of(spec, "i", UUID_1, DomainFlavor.TEST, Optional.empty(), Optional.of(boot));
+        Document doc = Xml.parse(xml);
+        assertEquals("/var/lib/qubes/vm-kernels/6.6.48-1/vmlinuz", text(doc, "kernel"));
+        assertEquals("/var/lib/qubes/vm-kernels/6.6.48-1/initramfs", text(doc, "initrd"));
+        assertEquals("root=/dev/xvda ro console=hvc0", text(doc, "cmdline"));
+        try (LibvirtConnection conn = LibvirtConnection.open(LibvirtTestSupport.libvirtOrSkip(), "test:///default");
+             DomainHandle d = conn.define(spec.name(), xml)) {
+            try {
+                Document back = Xml.parse(d.xml());
+                assertEquals("/var/lib/qubes/vm-kernels/6.6.48-1/vmlinuz", text(back, "kernel"));
+                assertEquals("root=/dev/xvda ro console=hvc0", text(back, "cmdline"));
+            } finally {
+                d.undefine(0);
+            }
+        }
+        IllegalArgumentException relative = assertThrows(IllegalArgumentException.class,
+                () -> new BootImage(Path.of("vmlinuz"), Optional.empty(), ""));
+        assertEquals("kernel must be an absolute path, was vmlinuz", relative.getMessage());
+    }
+
+    @Test
     void characterXmlCannotCarryIsRefusedWithItsCodePoint() {
         QubeSpec spec = QubeSpec.builder("bad", 5).init(List.of("a\u0001b")).build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -20,7 +20,7 @@ class LibvirtHypervisorProviderTest {
         LibvirtTestSupport.libvirtOrSkip();
         try (Hypervisor h = Hypervisors.create(HypervisorConfig.parse(
                 "libvirt:uri=test:///default,instance=provider,operation-threads=2,poll-interval=50ms,"
-                        + "host-memory-mib=2048"))) {
+                        + "host-memory-mib=2048,kernel=/boot/vmlinuz,kernel-args=console=hvc0"))) {
             LibvirtHypervisor libvirt = assertInstanceOf(LibvirtHypervisor.class, h);
             assertEquals("libvirt", h.backendName());
             LibvirtConfig c = libvirt.config();
@@ -30,6 +30,8 @@ class LibvirtHypervisorProviderTest {
             assertEquals(Duration.ofMillis(50), c.pollInterval());
             assertEquals(Optional.of(2048L), c.hostMemoryMiB());
             assertEquals(2048L << 20, h.hostMemory().totalBytes());
+            assertEquals(Optional.of(new BootImage(java.nio.file.Path.of("/boot/vmlinuz"), Optional.empty(),
+                    "console=hvc0")), c.boot());
         }
         assertTrue(Hypervisors.available().contains("libvirt"), Hypervisors.available()::toString);
     }
@@ -38,7 +40,10 @@ class LibvirtHypervisorProviderTest {
     void unknownOptionsAreRefusedWithTheKnownOnes() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Hypervisors.create(HypervisorConfig.parse("libvirt:url=test:///default")));
-        assertEquals("unknown option 'url' for backend libvirt; known options: host-memory-mib, library, "
-                + "operation-threads, poll-interval, uri", e.getMessage());
+        assertEquals("unknown option 'url' for backend libvirt; known options: host-memory-mib, initrd, "
+                + "kernel, kernel-args, library, operation-threads, poll-interval, uri", e.getMessage());
+        IllegalArgumentException noKernel = assertThrows(IllegalArgumentException.class,
+                () -> Hypervisors.create(HypervisorConfig.parse("libvirt:uri=test:///default,kernel-args=quiet")));
+        assertEquals("options initrd and kernel-args of backend libvirt need the option kernel", noKernel.getMessage());
     }
 }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -225,7 +226,7 @@ class LibvirtHypervisorTest {
         LibvirtConfig config = LibvirtTestSupport.config().build();
         LibvirtConfig broken = new LibvirtConfig("test:///nonexistent/qrexec-test.xml", config.instanceName(),
                 config.libraryName(), config.flavor(), 1, 8, config.pollInterval(), config.hostMemoryMiB(),
-                true, config.storageDir());
+                true, config.storageDir(), Optional.empty());
         HypervisorException.BackendUnavailable e = assertThrows(HypervisorException.BackendUnavailable.class,
                 () -> LibvirtHypervisor.open(broken));
         assertTrue(e.getMessage().startsWith("cannot connect to libvirt at test:///nonexistent/qrexec-test.xml: "),
