@@ -16,6 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -211,6 +213,34 @@ class LibvirtHypervisorTest {
         }
         events.awaitKinds(name, Duration.ofSeconds(5), LifecycleEvent.Kind.STARTED);
         assertEquals(QubeState.RUNNING, hypervisor.state(name));
+    }
+
+    @Test
+    void manyQubesInParallelEachGetTheirEventsInOrder() {
+        hypervisor = LibvirtHypervisor.open(LibvirtTestSupport.config().operationThreads(4).build());
+        EventRecorder events = new EventRecorder();
+        hypervisor.subscribe(events);
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            names.add(define(spec("par" + i)));
+        }
+        // Every qube's whole life-cycle is submitted at once, without waiting in between:
+        // the per-qube order must hold while the pool runs qubes side by side.
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (String name : names) {
+            all.add(hypervisor.start(name));
+            all.add(hypervisor.pause(name));
+            all.add(hypervisor.unpause(name));
+            all.add(hypervisor.shutdown(name, Duration.ofSeconds(5)));
+        }
+        get(CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)));
+        for (String name : names) {
+            assertEquals(QubeState.HALTED, hypervisor.state(name));
+            events.awaitKinds(name, Duration.ofSeconds(5), LifecycleEvent.Kind.STARTED, LifecycleEvent.Kind.PAUSED,
+                    LifecycleEvent.Kind.UNPAUSED, LifecycleEvent.Kind.HALTED);
+        }
+        assertEquals(hypervisor.hostMemory().totalBytes(), hypervisor.hostMemory().freeBytes());
+        await().atMost(Duration.ofSeconds(10)).until(() -> hypervisor.openDomainHandles() == 0);
     }
 
     @Test
