@@ -19,8 +19,9 @@ import static java.lang.System.Logger.Level.WARNING;
  * <p>libvirt delivers events asynchronously: the STARTED of our own start may arrive after our
  * pause already succeeded. So an event is never applied as such; an event that says what we
  * already know is dropped, any other queues, in the qube's serial order, a {@link #reconcile}
- * that reads the domain's real state and fixes ours if it differs. Our own operations publish their transitions when they succeed; the events catch what
- * happens outside the backend (a crash, a guest powering off, {@code virsh destroy/suspend/start}).
+ * that reads the domain's real state and fixes ours if it differs. Our own operations publish
+ * their transitions when they succeed; the events catch what happens outside the backend (a
+ * crash, a guest powering off, {@code virsh destroy/suspend/start}).
  *
  * <p>{@link #invoke} runs on the libvirt event loop thread and does no blocking call.
  */

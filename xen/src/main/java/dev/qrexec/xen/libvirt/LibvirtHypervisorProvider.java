@@ -45,7 +45,8 @@ public final class LibvirtHypervisorProvider implements HypervisorProvider {
                 config.option("initrd").map(Path::of), config.option("kernel-args").orElse(""))));
         if (config.option("kernel").isEmpty()
                 && (config.option("initrd").isPresent() || config.option("kernel-args").isPresent())) {
-            throw new IllegalArgumentException("options initrd and kernel-args of backend libvirt need the option kernel");
+            throw new IllegalArgumentException(
+                    "options initrd and kernel-args of backend libvirt need the option kernel");
         }
         return LibvirtHypervisor.open(b.build());
     }

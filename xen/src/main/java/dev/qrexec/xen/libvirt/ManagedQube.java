@@ -80,9 +80,9 @@ final class ManagedQube {
         currentBytes = bytes;
     }
 
+    /** Holds (or is about to hold) memory: anything but halted. */
     boolean active() {
-        QubeState s = state;
-        return s != QubeState.HALTED;
+        return state != QubeState.HALTED;
     }
 
     /** Runs {@code op} after every operation submitted before it; the future carries its outcome. */

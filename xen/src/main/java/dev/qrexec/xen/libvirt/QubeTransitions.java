@@ -86,7 +86,7 @@ final class QubeTransitions {
     void died(ManagedQube q, String reason) {
         q.cancelTimers();
         transition(q, QubeState.CRASHED, LifecycleEvent.Kind.DIED, reason);
-        HypervisorException cleanupError = releaseStorageQuietly(q);
+        releaseStorageQuietly(q);  // nobody to report a failure to but the log
         q.currentBytes(0);
         q.state(QubeState.HALTED);
         hostMemory.refresh();
@@ -94,11 +94,9 @@ final class QubeTransitions {
             q.halted.complete(null);
             q.halted = null;
         }
-        if (cleanupError != null) {
-            LOG.log(WARNING, cleanupError.getMessage());
-        }
     }
 
+    /** Releases the qube's storage; a failure is logged and returned, not thrown. */
     HypervisorException releaseStorageQuietly(ManagedQube q) {
         try {
             storage.release(q.spec);

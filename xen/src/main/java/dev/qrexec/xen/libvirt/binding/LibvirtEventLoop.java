@@ -24,7 +24,8 @@ public final class LibvirtEventLoop {
 
     /** Wakes the loop so it sees {@link #stopping}; removes itself. Strongly referenced (JNA). */
     private static LibvirtLibrary wakeLibrary;
-    private static final LibvirtLibrary.TimeoutCallback WAKE = (timer, opaque) -> wakeLibrary.virEventRemoveTimeout(timer);
+    private static final LibvirtLibrary.TimeoutCallback WAKE =
+            (timer, opaque) -> wakeLibrary.virEventRemoveTimeout(timer);
 
     private LibvirtEventLoop() {
     }
