@@ -74,6 +74,31 @@ class VchanTransportTest {
 
     @ParameterizedTest
     @MethodSource("kinds")
+    void aListenerSaysWhenItIsBoundSoTheFirstConnectNeedsNoRetry(VchanTransport.Kind kind) throws Exception {
+        VchanTransport transport = transport(kind);
+        VchanAddress address = new VchanAddress(dir, 0, 42, 700);
+        VchanListener listener = transport.openListener(address, new Echo(), null);
+        assertTrue(listener.bound().await(WAIT.toMillis(), TimeUnit.MILLISECONDS) && listener.bound().isSuccess());
+        assertTrue(Files.exists(address.path()));
+        connected(transport.connect(address, new Collector(), WAIT));
+        assertEquals(0, transport.failedConnectAttempts());
+        assertTrue(listener.accepted().await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+    }
+
+    @ParameterizedTest
+    @MethodSource("kinds")
+    void aListenerThatCannotBindFailsBothFutures(VchanTransport.Kind kind) throws Exception {
+        VchanTransport transport = transport(kind);
+        VchanAddress address = new VchanAddress(dir.resolve("missing"), 0, 42, 701);
+        VchanListener listener = transport.openListener(address, new Echo(), null);
+        assertTrue(listener.bound().await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        VchanConnectException error = assertInstanceOf(VchanConnectException.class, listener.bound().cause());
+        assertTrue(error.getMessage().startsWith("cannot listen on " + address.path()), error.getMessage());
+        assertTrue(listener.accepted().isDone() && !listener.accepted().isSuccess());
+    }
+
+    @ParameterizedTest
+    @MethodSource("kinds")
     void theServerAcceptsOneConnectionOnly(VchanTransport.Kind kind) throws Exception {
         VchanTransport transport = transport(kind);
         VchanAddress address = new VchanAddress(dir, 42, 0, 513);
