@@ -129,6 +129,25 @@ class LibvirtOwnershipTest {
     }
 
     @Test
+    void aDomainWithDamagedMetadataIsLeftAloneAtRecovery() {
+        String name = LibvirtTestSupport.uniqueName("damaged");
+        String xml = "<domain type='test'><name>" + name + "</name><memory>65536</memory>"
+                + "<metadata><q:qube xmlns:q='" + QubeMetadata.NAMESPACE + "' instance='damaged' domid='many'/>"
+                + "</metadata><os><type>xen</type></os></domain>";
+        try (DomainHandle d = outsider.define(name, xml)) {
+            try {
+                LibvirtHypervisor h = open("damaged");
+                assertFalse(h.list().contains(name), "not adopted");
+                try (DomainHandle still = outsider.lookupByName(name)) {
+                    assertNotNull(still, "and not touched");
+                }
+            } finally {
+                d.undefine(0);
+            }
+        }
+    }
+
+    @Test
     void aDomainDestroyedOutsideTheBackendDiesWithTheReason() throws Exception {
         LibvirtHypervisor h = open("outside");
         EventRecorder events = new EventRecorder();
