@@ -7,6 +7,8 @@ import dev.qrexec.policy.conformance.ConformanceReport;
 import dev.qrexec.policy.conformance.ConformanceRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,6 +25,18 @@ class PolicyConformanceTest {
     @Test
     void allReferenceCasesAgree() throws Exception {
         Path cases = casesFile();
+        // 15,000 requests log one line each (allowed/denied); keep the build output readable and fast
+        Logger policyLogger = Logger.getLogger("dev.qrexec.policy");
+        Level saved = policyLogger.getLevel();
+        policyLogger.setLevel(Level.SEVERE);
+        try {
+            check(cases);
+        } finally {
+            policyLogger.setLevel(saved);
+        }
+    }
+
+    private static void check(Path cases) throws Exception {
         assertTrue(Files.isRegularFile(cases), "conformance corpus not found at " + cases);
         ConformanceReport report = new ConformanceRunner(cases).run();
         assertEquals(15_000, report.cases(), "the corpus should hold 15,000 requests");
