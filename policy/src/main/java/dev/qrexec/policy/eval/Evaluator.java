@@ -77,7 +77,7 @@ public final class Evaluator {
         }
         String value = kind == TokenKind.DISPVM_TEMPLATE ? token.value() : target;
         return new Built(new RequestContext(system, request.service(), request.argument(), source,
-                system.get(source), target, kind, value), null);
+                system.get(source), target, kind, value, system.get(target)), null);
     }
 
     private static Built denied(Decision.Deny deny) {
