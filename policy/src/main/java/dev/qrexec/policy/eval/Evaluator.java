@@ -48,7 +48,8 @@ public final class Evaluator {
             return denied(new Decision.Deny("<unknown>:0: " + e.getMessage(), false, true, null, null));
         }
         TokenKind kind = token.kind();
-        if (kind == TokenKind.LITERAL && !system.contains(target)) {
+        QubeInfo targetQube = system.get(target);
+        if (kind == TokenKind.LITERAL && targetQube == null) {
             LOG.log(Level.DEBUG, "qrexec: target {0} does not exist, using @default instead", target);
             target = "@default";
             kind = TokenKind.DEFAULT;
@@ -77,7 +78,7 @@ public final class Evaluator {
         }
         String value = kind == TokenKind.DISPVM_TEMPLATE ? token.value() : target;
         return new Built(new RequestContext(system, request.service(), request.argument(), source,
-                system.get(source), target, kind, value, system.get(target)), null);
+                system.get(source), target, kind, value, targetQube), null);
     }
 
     private static Built denied(Decision.Deny deny) {
