@@ -25,9 +25,15 @@ public final class Evaluator {
     private static final Logger LOG = System.getLogger(Evaluator.class.getName());
 
     private final RuleIndex index;
+    /** "denied by policy F:L" per rule index, built once: the most frequent answer costs no string work. */
+    private final String[] denyMessages;
 
-    public Evaluator(RuleIndex index) {
+    public Evaluator(RuleIndex index, List<Rule> rules) {
         this.index = index;
+        this.denyMessages = new String[rules.size()];
+        for (Rule r : rules) {
+            denyMessages[r.index()] = "denied by policy " + r.location();
+        }
     }
 
     /** The outcome of building a request: a context to evaluate, or the denial of the request itself. */
@@ -98,7 +104,7 @@ public final class Evaluator {
                 return Decision.Deny.of("no matching rule found", true, null);
             }
             return switch (rule.action()) {
-                case DENY -> Decision.Deny.of("denied by policy " + rule.location(), rule.params().notifyUser(), rule);
+                case DENY -> Decision.Deny.of(denyMessages[rule.index()], rule.params().notifyUser(), rule);
                 case ALLOW -> allow(rule, ctx);
                 case ASK -> ask(rule, ctx);
             };
