@@ -31,6 +31,9 @@ import org.openjdk.jmh.annotations.State;
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class PolicyEvaluationBenchmark {
 
+    /** Held strongly: JUL forgets the level of a logger that was garbage-collected. */
+    private static final Logger POLICY_LOGGER = Logger.getLogger("dev.qrexec.policy");
+
     @Param({"100", "1000", "10000"})
     public int rules;
 
@@ -41,7 +44,7 @@ public class PolicyEvaluationBenchmark {
 
     @Setup
     public void setUp() throws Exception {
-        Logger.getLogger("dev.qrexec.policy").setLevel(Level.SEVERE);
+        POLICY_LOGGER.setLevel(Level.SEVERE);
         Path dir = Files.createTempDirectory("bench-policy-");
         SyntheticPolicy.write(dir, rules, 7);
         policy = PolicyLoader.load(new PolicyLocation(List.of(dir), dir.resolve("legacy")));
