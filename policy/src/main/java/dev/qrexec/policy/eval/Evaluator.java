@@ -83,7 +83,7 @@ public final class Evaluator {
             source = requested;
         }
         String value = kind == TokenKind.DISPVM_TEMPLATE ? token.value() : target;
-        return new Built(new RequestContext(system, request.service(), request.argument(), source,
+        return new Built(RequestContext.of(system, request.service(), request.argument(), source,
                 system.get(source), target, kind, value, targetQube), null);
     }
 
