@@ -35,10 +35,11 @@ final class AskCandidates {
         Set<String> targets = new HashSet<>();
         List<String> expansion = new ArrayList<>();
         rules.fromEnd();
-        for (Rule rule = rules.previous(); rule != null; rule = rules.previous()) {
-            if (!TokenMatcher.matchesSource(rule.source(), request)) {
+        for (CompiledRule compiled = rules.previousCompiled(); compiled != null; compiled = rules.previousCompiled()) {
+            if (!compiled.matchesSource(request)) {
                 continue;
             }
+            Rule rule = compiled.rule;
             expansion.clear();
             expand(rule.effectiveTarget(), system, expansion);
             if (rule.action() == Action.DENY) {
