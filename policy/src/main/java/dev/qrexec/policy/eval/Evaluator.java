@@ -111,7 +111,8 @@ public final class Evaluator {
         } catch (ReferenceCrash crash) {
             LOG.log(Level.WARNING, "{0}: denied quietly where the reference engine crashes: {1}", request,
                     crash.getMessage());
-            return new Decision.Deny("denied: " + crash.getMessage(), false, false, crash.getMessage(), rule);
+            Rule where = rule != null ? rule : crash.rule();
+            return new Decision.Deny("denied: " + crash.getMessage(), false, false, crash.getMessage(), where);
         }
     }
 
@@ -119,8 +120,12 @@ public final class Evaluator {
     public Rule firstMatch(RequestContext ctx) throws ReferenceCrash {
         RuleIndex.Candidates candidates = index.candidates(ctx.service(), ctx.argument()).fromStart();
         for (CompiledRule r = candidates.nextCompiled(); r != null; r = candidates.nextCompiled()) {
-            if (r.matchesSource(ctx) && r.matchesTarget(ctx)) {
-                return r.rule;
+            try {
+                if (r.matchesSource(ctx) && r.matchesTarget(ctx)) {
+                    return r.rule;
+                }
+            } catch (ReferenceCrash crash) {
+                throw crash.at(r.rule);
             }
         }
         return null;
