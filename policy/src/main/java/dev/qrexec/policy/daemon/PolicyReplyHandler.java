@@ -10,7 +10,7 @@ import java.lang.System.Logger.Level;
 import java.util.Objects;
 
 /**
- * Answers a validated {@link PolicyRequest}: writes the responder's reply, then closes.
+ * Answers a validated {@link SocketRequest}: writes the responder's reply, then closes.
  *
  * <p>Evaluation runs right here on the event loop (see docs/architecture/policy-tools.md): it is a
  * CPU-only scan over an immutable snapshot that takes microseconds, cheaper than a thread hand-off.
@@ -18,7 +18,7 @@ import java.util.Objects;
  * reference would crash and answer nothing, and a deny is the safe equivalent.
  */
 @Sharable
-public final class PolicyReplyHandler extends SimpleChannelInboundHandler<PolicyRequest> {
+public final class PolicyReplyHandler extends SimpleChannelInboundHandler<SocketRequest> {
 
     static final String DENY = "result=deny";
     private static final System.Logger LOG = System.getLogger(PolicyReplyHandler.class.getName());
@@ -30,13 +30,13 @@ public final class PolicyReplyHandler extends SimpleChannelInboundHandler<Policy
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, PolicyRequest request) {
+    protected void channelRead0(ChannelHandlerContext ctx, SocketRequest request) {
         String reply = replyFor(request);
         ByteBuf out = ByteBufUtil.writeAscii(ctx.alloc(), reply);
         ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
     }
 
-    private String replyFor(PolicyRequest request) {
+    private String replyFor(SocketRequest request) {
         String reply;
         try {
             reply = responder.reply(request);

@@ -56,13 +56,13 @@ public final class PolicyRequestParser {
      *
      * @throws MalformedRequestException if a required key is missing
      */
-    public PolicyRequest finish() throws MalformedRequestException {
+    public SocketRequest finish() throws MalformedRequestException {
         for (String required : new String[] {SOURCE, INTENDED_TARGET, SERVICE_AND_ARG}) {
             if (!values.containsKey(required)) {
                 throw new MalformedRequestException("required argument missing: " + required);
             }
         }
-        return new PolicyRequest(
+        return new SocketRequest(
                 values.get(SOURCE),
                 values.get(INTENDED_TARGET),
                 values.get(SERVICE_AND_ARG),

@@ -8,7 +8,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.lang.System.Logger.Level;
 
 /**
- * Turns the lines of {@link RequestLineDecoder} into one {@link PolicyRequest}, or closes the
+ * Turns the lines of {@link RequestLineDecoder} into one {@link SocketRequest}, or closes the
  * connection without a reply when the request is malformed (spec 7.1: unknown or repeated keys, bad
  * booleans, missing keys, a line without {@code =}, a decoder failure).
  *

@@ -10,5 +10,5 @@ package dev.qrexec.policy.daemon;
 @FunctionalInterface
 public interface PolicyResponder {
 
-    String reply(PolicyRequest request);
+    String reply(SocketRequest request);
 }

@@ -10,6 +10,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 /**
  * Holds the current value of something loaded from files (a policy, a system info) and replaces it
@@ -86,21 +87,27 @@ public final class SnapshotReloader<T> implements AutoCloseable {
      *
      * @param name     what is loaded, for thread names and log lines (e.g. {@code policy})
      * @param loader   loads a value; may throw
-     * @param fallback the value in force when the first load fails
+     * @param fallback makes the value in force when the first load fails, from that failure
+     *                 (for a policy: one that denies everything, with the error as reason)
      */
-    public static <T> SnapshotReloader<T> open(String name, Loader<T> loader, T fallback) {
-        return open(name, loader, fallback, Clock.systemUTC());
-    }
-
-    static <T> SnapshotReloader<T> open(String name, Loader<T> loader, T fallback, Clock clock) {
+    public static <T> SnapshotReloader<T> open(String name, Loader<T> loader,
+                                               Function<? super Exception, ? extends T> fallback) {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(loader, "loader");
         Objects.requireNonNull(fallback, "fallback");
-        SnapshotReloader<T> reloader = new SnapshotReloader<>(name, loader, clock);
-        Instant now = clock.instant();
-        reloader.current = new Snapshot<>(fallback, 0, now);
-        reloader.status = new Status(0, now, now, null, 0);
-        reloader.load();
+        SnapshotReloader<T> reloader = new SnapshotReloader<>(name, loader, Clock.systemUTC());
+        Instant now = reloader.clock.instant();
+        try {
+            T first = Objects.requireNonNull(loader.load(), "loader returned null");
+            reloader.current = new Snapshot<>(first, 1, now);
+            reloader.status = new Status(1, now, now, null, 0);
+            LOG.log(Level.INFO, "{0}: generation 1 in force", name);
+        } catch (Exception | StackOverflowError e) {
+            Exception failure = e instanceof Exception ex ? ex : new Exception(describe(e), e);
+            reloader.current = new Snapshot<>(Objects.requireNonNull(fallback.apply(failure), "fallback"), 0, now);
+            reloader.status = new Status(0, now, now, describe(e), 1);
+            LOG.log(Level.ERROR, "{0}: load failed, the fallback is in force: {1}", name, describe(e));
+        }
         return reloader;
     }
 
@@ -145,7 +152,7 @@ public final class SnapshotReloader<T> implements AutoCloseable {
         }
     }
 
-    /** Runs one load and installs its result; on the reload thread (or the opener's, for the first). */
+    /** Runs one load and installs its result; on the reload thread. */
     private Status load() {
         Snapshot<T> before = current;
         T value;
@@ -157,8 +164,7 @@ public final class SnapshotReloader<T> implements AutoCloseable {
                     status.failures() + 1);
             status = failed;
             if (before.generation() == 0) {
-                LOG.log(Level.ERROR, "{0}: load failed, the fallback stays in force (deny everything): {1}",
-                        name, message);
+                LOG.log(Level.ERROR, "{0}: reload failed, the fallback stays in force: {1}", name, message);
             } else {
                 LOG.log(Level.ERROR, "{0}: reload failed, generation {1} stays in force: {2}",
                         name, before.generation(), message);

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 class PolicyReplyHandlerTest {
 
-    private static final PolicyRequest REQUEST = new PolicyRequest("work", "vault", "qubes.Filecopy+x", "", false, false);
+    private static final SocketRequest REQUEST = new SocketRequest("work", "vault", "qubes.Filecopy+x", "", false, false);
 
     private static String reply(PolicyResponder responder) {
         EmbeddedChannel ch = new EmbeddedChannel(new PolicyReplyHandler(responder));

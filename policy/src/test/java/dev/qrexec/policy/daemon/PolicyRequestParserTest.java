@@ -9,7 +9,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class PolicyRequestParserTest {
 
-    private static PolicyRequest parse(String... lines) throws MalformedRequestException {
+    private static SocketRequest parse(String... lines) throws MalformedRequestException {
         PolicyRequestParser parser = new PolicyRequestParser();
         for (String line : lines) {
             parser.line(line);
@@ -19,17 +19,17 @@ class PolicyRequestParserTest {
 
     @Test
     void parsesTheThreeRequiredKeysWithDefaults() throws Exception {
-        PolicyRequest r = parse("source=work", "intended_target=", "service_and_arg=qubes.Filecopy+x");
-        assertEquals(new PolicyRequest("work", "", "qubes.Filecopy+x", "", false, false), r);
+        SocketRequest r = parse("source=work", "intended_target=", "service_and_arg=qubes.Filecopy+x");
+        assertEquals(new SocketRequest("work", "", "qubes.Filecopy+x", "", false, false), r);
         assertEquals("qubes.Filecopy", r.service());
         assertEquals("+x", r.argument());
     }
 
     @Test
     void parsesAllSixKeysInAnyOrder() throws Exception {
-        PolicyRequest r = parse("just_evaluate=yes", "assume_yes_for_ask=no", "requested_source=remote-1",
+        SocketRequest r = parse("just_evaluate=yes", "assume_yes_for_ask=no", "requested_source=remote-1",
                 "service_and_arg=a+b+c", "intended_target=@dispvm", "source=sys-net");
-        assertEquals(new PolicyRequest("sys-net", "@dispvm", "a+b+c", "remote-1", false, true), r);
+        assertEquals(new SocketRequest("sys-net", "@dispvm", "a+b+c", "remote-1", false, true), r);
         assertEquals("a", r.service());
         assertEquals("+b+c", r.argument());
     }
@@ -88,10 +88,10 @@ class PolicyRequestParserTest {
 
     @Test
     void wireFormRoundTrips() throws Exception {
-        PolicyRequest r = new PolicyRequest("work", "vault", "qubes.Filecopy+x", "remote-1", true, true);
+        SocketRequest r = new SocketRequest("work", "vault", "qubes.Filecopy+x", "remote-1", true, true);
         String[] lines = r.toWire().split("\n");
         assertEquals(r, parse(lines));
         assertEquals("source=work\nintended_target=vault\nservice_and_arg=s\n\n",
-                new PolicyRequest("work", "vault", "s", "", false, false).toWire());
+                new SocketRequest("work", "vault", "s", "", false, false).toWire());
     }
 }

@@ -27,7 +27,7 @@ class PolicyRequestValidatorTest {
         write(ch, "source=work\nintended_target=vault\n");
         assertNull(ch.readInbound());
         write(ch, "service_and_arg=qubes.Filecopy+x\n\n");
-        assertEquals(new PolicyRequest("work", "vault", "qubes.Filecopy+x", "", false, false), ch.readInbound());
+        assertEquals(new SocketRequest("work", "vault", "qubes.Filecopy+x", "", false, false), ch.readInbound());
         assertTrue(ch.isOpen(), "the reply handler closes, not the validator");
     }
 
@@ -36,7 +36,7 @@ class PolicyRequestValidatorTest {
         EmbeddedChannel ch = channel();
         write(ch, "source=work\nintended_target=vault\nservice_and_arg=s");
         ch.pipeline().fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
-        assertEquals(new PolicyRequest("work", "vault", "s", "", false, false), ch.readInbound());
+        assertEquals(new SocketRequest("work", "vault", "s", "", false, false), ch.readInbound());
     }
 
     @Test

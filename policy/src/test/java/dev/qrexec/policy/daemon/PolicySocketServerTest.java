@@ -36,7 +36,7 @@ class PolicySocketServerTest {
     @TempDir
     Path dir;
 
-    private final List<PolicyRequest> seen = new CopyOnWriteArrayList<>();
+    private final List<SocketRequest> seen = new CopyOnWriteArrayList<>();
 
     private PolicySocketServer start(DomainSocketTransport transport) throws IOException {
         assumeTrue(transport.isAvailable(), transport + " is not available here");
@@ -62,8 +62,8 @@ class PolicySocketServerTest {
                     "source=work\nintended_target=personal\nservice_and_arg=qubes.Filecopy\n"
                             + "assume_yes_for_ask=yes\njust_evaluate=no\nrequested_source=\n\n"));
             assertEquals(List.of(
-                    new PolicyRequest("work", "vault", "qubes.Filecopy+x", "", false, false),
-                    new PolicyRequest("work", "personal", "qubes.Filecopy", "", true, false)), seen);
+                    new SocketRequest("work", "vault", "qubes.Filecopy+x", "", false, false),
+                    new SocketRequest("work", "personal", "qubes.Filecopy", "", true, false)), seen);
         }
     }
 

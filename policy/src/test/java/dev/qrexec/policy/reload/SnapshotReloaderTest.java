@@ -41,7 +41,7 @@ class SnapshotReloaderTest {
 
     @Test
     void firstLoadIsGenerationOne() {
-        try (SnapshotReloader<String> r = SnapshotReloader.open("t", new Scripted("v1"), "deny-all")) {
+        try (SnapshotReloader<String> r = SnapshotReloader.open("t", new Scripted("v1"), e -> "deny-all: " + e.getMessage())) {
             assertEquals("v1", r.current());
             assertEquals(1, r.snapshot().generation());
             assertTrue(r.status().healthy());
@@ -51,8 +51,8 @@ class SnapshotReloaderTest {
     @Test
     void failedFirstLoadInstallsTheFallback() {
         Scripted loader = new Scripted(new Exception("30-user.policy:3: invalid action: Allow"));
-        try (SnapshotReloader<String> r = SnapshotReloader.open("t", loader, "deny-all")) {
-            assertEquals("deny-all", r.current());
+        try (SnapshotReloader<String> r = SnapshotReloader.open("t", loader, e -> "deny-all: " + e.getMessage())) {
+            assertEquals("deny-all: 30-user.policy:3: invalid action: Allow", r.current());
             SnapshotReloader.Status s = r.status();
             assertEquals(0, s.generation());
             assertEquals("30-user.policy:3: invalid action: Allow", s.lastError());
@@ -70,7 +70,7 @@ class SnapshotReloaderTest {
     @Test
     void failedReloadKeepsTheLastGoodValue() {
         Scripted loader = new Scripted("v1");
-        try (SnapshotReloader<String> r = SnapshotReloader.open("t", loader, "deny-all")) {
+        try (SnapshotReloader<String> r = SnapshotReloader.open("t", loader, e -> "deny-all: " + e.getMessage())) {
             loader.next.set(new IllegalStateException("10-a.policy:7: wrong number of fields"));
             SnapshotReloader.Status failed = r.reload().join();
             assertEquals(1, failed.generation());
@@ -93,7 +93,7 @@ class SnapshotReloaderTest {
     @Test
     void nullFromTheLoaderIsAFailure() {
         Scripted loader = new Scripted("v1");
-        try (SnapshotReloader<String> r = SnapshotReloader.open("t", loader, "deny-all")) {
+        try (SnapshotReloader<String> r = SnapshotReloader.open("t", loader, e -> "deny-all: " + e.getMessage())) {
             loader.next.set(null);
             assertEquals("loader returned null", r.reload().join().lastError());
             assertEquals("v1", r.current());
@@ -113,7 +113,7 @@ class SnapshotReloaderTest {
             }
             return "v" + n;
         };
-        try (SnapshotReloader<String> r = SnapshotReloader.open("t", loader, "deny-all")) {
+        try (SnapshotReloader<String> r = SnapshotReloader.open("t", loader, e -> "deny-all: " + e.getMessage())) {
             CompletableFuture<SnapshotReloader.Status> running = r.reload();
             assertTrue(started.await(10, TimeUnit.SECONDS));
             CompletableFuture<SnapshotReloader.Status> queuedA = r.reload();
@@ -129,7 +129,7 @@ class SnapshotReloaderTest {
 
     @Test
     void reloadAfterCloseFails() {
-        SnapshotReloader<String> r = SnapshotReloader.open("t", new Scripted("v1"), "deny-all");
+        SnapshotReloader<String> r = SnapshotReloader.open("t", new Scripted("v1"), e -> "deny-all: " + e.getMessage());
         r.close();
         ExecutionException e = assertThrows(ExecutionException.class, () -> r.reload().get(5, TimeUnit.SECONDS));
         assertEquals("t reloader is closed", e.getCause().getMessage());
@@ -139,7 +139,7 @@ class SnapshotReloaderTest {
     @Test
     void readersSeeEitherTheOldOrTheNewValueNeverAMix() {
         Scripted loader = new Scripted("v1");
-        try (SnapshotReloader<String> r = SnapshotReloader.open("t", loader, "deny-all")) {
+        try (SnapshotReloader<String> r = SnapshotReloader.open("t", loader, e -> "deny-all: " + e.getMessage())) {
             loader.next.set("v2");
             r.reload();
             await().atMost(Duration.ofSeconds(5)).until(() -> r.snapshot().generation() == 2);

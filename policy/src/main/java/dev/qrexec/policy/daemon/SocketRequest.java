@@ -3,7 +3,7 @@ package dev.qrexec.policy.daemon;
 import java.util.Objects;
 
 /**
- * One validated request read from {@code policy.sock} (spec 7.1).
+ * One validated request read from {@code policy.sock} (spec 7.1), exactly as it arrived on the wire.
  *
  * <p>Values are kept exactly as the client sent them: qrexec-daemon has already sanitised the names,
  * and the engine decides what they mean. An absent {@code requested_source} and an empty one are the
@@ -16,10 +16,10 @@ import java.util.Objects;
  * @param assumeYesForAsk  {@code assume_yes_for_ask=yes}
  * @param justEvaluate     {@code just_evaluate=yes}
  */
-public record PolicyRequest(String source, String intendedTarget, String serviceAndArg,
+public record SocketRequest(String source, String intendedTarget, String serviceAndArg,
                             String requestedSource, boolean assumeYesForAsk, boolean justEvaluate) {
 
-    public PolicyRequest {
+    public SocketRequest {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(intendedTarget, "intendedTarget");
         Objects.requireNonNull(serviceAndArg, "serviceAndArg");
