@@ -1,5 +1,7 @@
 package dev.qrexec.policy.daemon;
 
+import dev.qrexec.policy.reload.PolicyService;
+import dev.qrexec.policy.system.SystemInfo;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -24,6 +26,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * Serves the {@code policy.sock} protocol (spec 7.1) on a Unix domain socket.
@@ -74,6 +77,15 @@ public final class PolicySocketServer implements AutoCloseable {
     /** Starts a server with default settings: the best transport, one worker per core. */
     public static PolicySocketServer start(Path socket, PolicyResponder responder) throws IOException {
         return builder().socket(socket).responder(responder).start();
+    }
+
+    /**
+     * Serves {@code policy} (re-read at every request, so reloads take effect at once) with the
+     * system info of {@code system}; an ask in normal mode is denied (no prompt, see {@link EngineResponder}).
+     */
+    public static PolicySocketServer start(Path socket, PolicyService policy, Supplier<SystemInfo> system)
+            throws IOException {
+        return start(socket, new EngineResponder(policy, system));
     }
 
     /** The socket's path. */
