@@ -52,8 +52,18 @@ final class DaemonCommand implements Callable<Integer> {
             description = "Force a transport (default: epoll when available, else NIO).")
     String transport;
 
+    private static DomainSocketTransport transportNamed(String name) {
+        for (DomainSocketTransport t : DomainSocketTransport.values()) {
+            if (t.name().equalsIgnoreCase(name)) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("unknown transport '" + name + "' (epoll or nio)");
+    }
+
     @Override
     public Integer call() throws IOException, InterruptedException {
+        CliLogging.threshold(java.util.logging.Level.INFO);
         PrintWriter err = spec.commandLine().getErr();
         PolicyDirs dirs = new PolicyDirs(policyDirs, legacyDirectory);
         PolicySocketServer.Builder builder = PolicySocketServer.builder().socket(socket);
@@ -62,7 +72,7 @@ final class DaemonCommand implements Callable<Integer> {
                 builder.workerThreads(workers);
             }
             if (transport != null) {
-                builder.transport(DomainSocketTransport.valueOf(transport.toUpperCase(java.util.Locale.ROOT)));
+                builder.transport(transportNamed(transport));
             }
         } catch (IllegalArgumentException e) {
             err.println("qrexec-policy daemon: " + e.getMessage());

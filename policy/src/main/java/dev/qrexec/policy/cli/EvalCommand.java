@@ -90,6 +90,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        CliLogging.threshold(java.util.logging.Level.WARNING);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         SystemInfo system;

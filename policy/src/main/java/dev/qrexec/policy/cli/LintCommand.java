@@ -51,6 +51,7 @@ final class LintCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        CliLogging.threshold(java.util.logging.Level.WARNING);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         PolicyDirs dirs = new PolicyDirs(directories, legacyDirectory);

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             LintCommand.class,
             EvalCommand.class,
+            ConformanceCommand.class,
             DaemonCommand.class,
             CommandLine.HelpCommand.class})
 public final class PolicyCli implements Runnable {
