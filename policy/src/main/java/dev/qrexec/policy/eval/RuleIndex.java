@@ -90,6 +90,13 @@ public final class RuleIndex {
 
         /** The next rule in policy order, or null at the end. */
         public Rule next() {
+            // the common cases first: only one list left, no merging needed
+            if (ib >= b.length && ic >= c.length) {
+                return ia < a.length ? a[ia++] : null;
+            }
+            if (ia >= a.length && ib >= b.length) {
+                return c[ic++];
+            }
             int xa = ia < a.length ? a[ia].index() : Integer.MAX_VALUE;
             int xb = ib < b.length ? b[ib].index() : Integer.MAX_VALUE;
             int xc = ic < c.length ? c[ic].index() : Integer.MAX_VALUE;
