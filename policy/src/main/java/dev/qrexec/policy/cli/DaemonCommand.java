@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
             "The policy directories are watched and reloaded atomically on change; a reload that fails keeps the "
                     + "last good policy (a policy that never loaded denies everything). The system info file is "
                     + "re-read when it changes. An ask in normal mode is denied: this daemon has no prompt."},
-        mixinStandardHelpOptions = true)
+        mixinStandardHelpOptions = true,
+        version = PolicyCli.VERSION)
 final class DaemonCommand implements Callable<Integer> {
 
     @Spec
