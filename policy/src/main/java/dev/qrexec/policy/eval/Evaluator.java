@@ -118,9 +118,9 @@ public final class Evaluator {
     /** The first rule matching all four columns, or null. */
     public Rule firstMatch(RequestContext ctx) throws ReferenceCrash {
         RuleIndex.Candidates candidates = index.candidates(ctx.service(), ctx.argument()).fromStart();
-        for (Rule r = candidates.next(); r != null; r = candidates.next()) {
-            if (TokenMatcher.matchesSource(r.source(), ctx) && TokenMatcher.matchesTarget(r.target(), ctx)) {
-                return r;
+        for (CompiledRule r = candidates.nextCompiled(); r != null; r = candidates.nextCompiled()) {
+            if (r.matchesSource(ctx) && r.matchesTarget(ctx)) {
+                return r.rule;
             }
         }
         return null;

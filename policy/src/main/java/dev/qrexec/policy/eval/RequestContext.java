@@ -22,11 +22,13 @@ import dev.qrexec.policy.token.TokenKind;
  * @param targetIsDom0 whether the target is a dom0 spelling
  * @param sourceIsUuid whether the source is a {@code uuid:} form
  * @param targetIsUuid whether the target is a {@code uuid:} form
+ * @param sourceHash   the source string's hash (first, cheap test of a name comparison)
+ * @param targetHash   the target string's hash
  */
 public record RequestContext(SystemInfo system, String service, String argument, String source,
                              QubeInfo sourceQube, String target, TokenKind targetKind, String targetValue,
                              QubeInfo targetQube, boolean sourceIsDom0, boolean targetIsDom0, boolean sourceIsUuid,
-                             boolean targetIsUuid) {
+                             boolean targetIsUuid, int sourceHash, int targetHash) {
 
     /** The context of a request, with the flags derived from its strings. */
     public static RequestContext of(SystemInfo system, String service, String argument, String source,
@@ -34,7 +36,7 @@ public record RequestContext(SystemInfo system, String service, String argument,
                                     QubeInfo targetQube) {
         return new RequestContext(system, service, argument, source, sourceQube, target, targetKind, targetValue,
                 targetQube, QubeToken.isDom0(source), QubeToken.isDom0(target), source.startsWith("uuid:"),
-                target.startsWith("uuid:"));
+                target.startsWith("uuid:"), source.hashCode(), target.hashCode());
     }
 
     /** The source's {@code default_dispvm}, or null (unknown source, or no default set). */
