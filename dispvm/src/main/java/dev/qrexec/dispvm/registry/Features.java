@@ -18,6 +18,8 @@ public final class Features {
     public static final String PRELOAD_COMPLETED = "preload-dispvm-completed";
     /** On a disposable: what its dvm template looked like when it was preloaded (outdated check). */
     public static final String PRELOAD_ORIGIN = "preload-dispvm-origin";
+    /** Bumped when a template's storage may have changed (it halted after running): preloads from before are outdated. */
+    public static final String STORAGE_REVISION = "preload-dispvm-revision";
     /** Hides a qube from user tools. */
     public static final String INTERNAL = "internal";
     public static final String QREXEC = "qrexec";
@@ -26,7 +28,7 @@ public final class Features {
 
     /** Features the admin API may neither set nor remove: the engine owns them. */
     public static final Set<String> ENGINE_OWNED = Set.of(PRELOAD_DISPVM, PRELOAD_IN_PROGRESS, PRELOAD_COMPLETED,
-            PRELOAD_ORIGIN, "deferred-netvm-original");
+            PRELOAD_ORIGIN, STORAGE_REVISION, "deferred-netvm-original");
 
     private Features() {
     }

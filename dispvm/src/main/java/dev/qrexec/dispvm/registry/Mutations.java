@@ -55,21 +55,29 @@ public final class Mutations {
         return next;
     }
 
+    /** A state with a new disposable in it, and that disposable's name. */
+    public record Created(RegistryState state, String name) {
+    }
+
     /**
-     * Adds a disposable of {@code dvmTemplate}: dispid allocated, named {@code disp<id>} unless a name
-     * is given, {@code auto_cleanup} true for unnamed ones. Clones the template's explicit cloneable
-     * properties, its features except {@code preload-dispvm*}, and its tags.
+     * Adds a halted disposable of {@code dvmTemplate}: a dispid is allocated; it is named
+     * {@code disp<id>} with {@code auto_cleanup} True unless a name is given (then False). Clones the
+     * template's explicit cloneable properties, its features except {@code preload-dispvm*}, and its
+     * tags; then sets {@code features}.
      */
-    public static RegistryState createDisposable(RegistryState s, String dvmTemplate, Optional<String> name,
-                                                 long nowMillis, Map<String, String> features) {
+    public static Created createDisposable(RegistryState s, String dvmTemplate, Optional<String> name,
+                                           long nowMillis, Map<String, String> features) {
         Qube tpl = s.get(dvmTemplate);
         if (!s.isDispvmTemplate(dvmTemplate)) {
             throw new RegistryException.InvalidValue("'" + dvmTemplate + "' is not a disposable template"
                     + " (template_for_dispvms is not True)");
         }
+        name.ifPresent(Mutations::checkName);
+        if (name.isPresent() && s.qubes().containsKey(name.get())) {
+            throw new RegistryException.AlreadyExists(name.get());
+        }
         int dispid = DispIds.allocate(s, nowMillis);
         String n = name.orElse("disp" + dispid);
-        checkName(n);
         if (s.qubes().containsKey(n)) {
             throw new RegistryException.AlreadyExists(n);
         }
@@ -95,7 +103,7 @@ public final class Mutations {
         for (Map.Entry<String, String> f : features.entrySet()) {
             q = q.withFeature(f.getKey(), f.getValue());
         }
-        return s.with(q).withNextDomainId(id + 1);
+        return new Created(s.with(q).withNextDomainId(id + 1), n);
     }
 
     /** Sets a property, enforcing the single-value rules and the cross-qube guards. */
