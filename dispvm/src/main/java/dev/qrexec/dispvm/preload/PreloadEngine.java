@@ -495,6 +495,7 @@ public final class PreloadEngine {
             settle = h.operation();
             events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_DISCARDED, name, h.template(), reason));
         }
+        dropFromQueue(name);
         CompletableFuture<?> s = settle;
         CompletableFuture<Void> out = new CompletableFuture<>();
         executor.schedule(() -> cleaner.cleanup(name, reason, s, timings.killGrace(), true)
@@ -507,6 +508,20 @@ public final class PreloadEngine {
                         }),
                 delay.toNanos(), TimeUnit.NANOSECONDS);
         return out;
+    }
+
+    /** Removes {@code name} from its template's queue at once, so a refill does not count it. */
+    private void dropFromQueue(String name) {
+        registry.update(s -> {
+            Optional<Qube> q = s.find(name);
+            String template = q.map(x -> x.properties().get(PropertyRules.TEMPLATE)).orElse(null);
+            if (template == null || s.find(template).isEmpty()) {
+                return s;
+            }
+            List<String> list = new ArrayList<>(s.preloadList(template));
+            return list.remove(name) ? s.with(s.get(template).withFeature(Features.PRELOAD_DISPVM,
+                    RegistryState.joinList(list))) : s;
+        });
     }
 
     /** A life-cycle event from the hypervisor (already on the engine executor). */
