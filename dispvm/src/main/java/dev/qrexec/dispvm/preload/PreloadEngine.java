@@ -292,7 +292,7 @@ public final class PreloadEngine {
         if (!h.advance(from, to) && h.stage() != PreloadStage.CLAIMED) {
             return CompletableFuture.failedFuture(new CancellationException(h.name() + " is " + h.stage()));
         }
-        return h.track(work.get());
+        return h.run(work);
     }
 
     /** {@code wait} or the claim, whichever comes first; a failed wait still fails if not claimed. */
