@@ -298,6 +298,20 @@ public final class DispvmManager implements Disposables, AutoCloseable {
         return events.subscribe(listener);
     }
 
+    /** Host about to sleep (Qubes' internal.SuspendPre): trims every queue to 0. */
+    public void hostSuspending() {
+        RegistryState s = registry.snapshot();
+        s.qubes().keySet().stream().filter(s::isDispvmTemplate)
+                .forEach(t -> engine.trim(t, 0, "host suspend"));
+    }
+
+    /** Host woke up (internal.SuspendPost): refills every preload-enabled template. */
+    public void hostResumed() {
+        RegistryState s = registry.snapshot();
+        s.qubes().keySet().stream().filter(t -> PreloadSettings.effectiveMax(s, t) > 0)
+                .forEach(t -> engine.scheduleRefill(t, "host resumed", Duration.ZERO));
+    }
+
     // ------------------------------------------------------------- hypervisor events
 
     private void onLifecycle(LifecycleEvent e) {
