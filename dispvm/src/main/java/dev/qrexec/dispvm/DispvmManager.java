@@ -9,7 +9,6 @@ import dev.qrexec.dispvm.preload.PreloadHandle;
 import dev.qrexec.dispvm.preload.PreloadSettings;
 import dev.qrexec.dispvm.preload.PreloadStage;
 import dev.qrexec.dispvm.preload.PreloadTimings;
-import dev.qrexec.dispvm.registry.Features;
 import dev.qrexec.dispvm.registry.Mutations;
 import dev.qrexec.dispvm.registry.PropertyRules;
 import dev.qrexec.dispvm.registry.Qube;
