@@ -104,7 +104,9 @@ final class PreloadCreator {
                 .thenComposeAsync(v -> {
                     events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_STARTED, name, template, ""));
                     return step(h, PreloadStage.STARTING, PreloadStage.WAITING_OPERATIONAL,
-                            () -> untilRequested(h, readiness.awaitOperational(name, timeout)));
+                            () -> untilRequested(h, readiness.awaitOperational(name, timeout)
+                                    // An SPI that ignores its timeout must not hold the slot forever.
+                                    .orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)));
                 }, executor)
                 .thenComposeAsync(v -> step(h, PreloadStage.WAITING_OPERATIONAL, PreloadStage.BALLOONING,
                         () -> balancer.balloon(name, h.requested()).thenApply(o -> null)), executor)
