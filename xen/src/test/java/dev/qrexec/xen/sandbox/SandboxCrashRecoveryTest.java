@@ -62,6 +62,7 @@ class SandboxCrashRecoveryTest {
     @Test
     void daemonKilledMidStartLeavesNothingAfterTheNextStartUp() throws Exception {
         SandboxFixture.makeTraversable(dir);
+        SandboxFixture.assumeSandboxes(dir);
         String instance = SandboxFixture.uniqueInstance("crash");
         SandboxHypervisor bystander = otherInstanceWithARunningQube();
         QubeSpec spec = crashSpec();
@@ -93,6 +94,7 @@ class SandboxCrashRecoveryTest {
     @Test
     void daemonKilledAfterStartIsAdoptedByTheNextStartUp() throws Exception {
         SandboxFixture.makeTraversable(dir);
+        SandboxFixture.assumeSandboxes(dir);
         String instance = SandboxFixture.uniqueInstance("adopt");
         runChildUntil(instance, "started");
         child.destroyForcibly().waitFor();

@@ -48,6 +48,11 @@ final class SandboxFixture {
         }
     }
 
+    /** Skips (fails under CI) unless this host can run sandboxes: opens and closes a throw-away backend. */
+    static void assumeSandboxes(Path dir) throws IOException {
+        open(config(Files.createDirectories(dir.resolve("probe-backend")), uniqueInstance("probe")).build()).close();
+    }
+
     /** Makes {@code dir} reachable by the qubes' uids (JUnit's temp dirs are 0700). */
     static void makeTraversable(Path dir) throws IOException {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
