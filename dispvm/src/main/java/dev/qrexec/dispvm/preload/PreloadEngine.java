@@ -143,11 +143,12 @@ public final class PreloadEngine {
             return;
         }
         long perQube = Long.parseLong(s.property(s.get(template), PropertyRules.MEMORY)) * MIB;
+        // Preloads reserved but not started yet hold no host memory so far: count them as if they did.
         long reserved = 0;
         for (PreloadHandle h : handles.values()) {
             if (h.stage() == PreloadStage.RESERVED) {
-                reserved += registry.snapshot().find(h.name())
-                        .map(q -> Long.parseLong(registry.snapshot().property(q, PropertyRules.MEMORY)) * MIB).orElse(0L);
+                reserved += s.find(h.name()).map(q -> Long.parseLong(s.property(q, PropertyRules.MEMORY)) * MIB)
+                        .orElse(0L);
             }
         }
         var host = hypervisor.hostMemory();
