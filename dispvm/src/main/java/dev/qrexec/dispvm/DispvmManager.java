@@ -313,8 +313,7 @@ public final class DispvmManager implements Disposables, AutoCloseable {
     /** Host woke up (internal.SuspendPost): refills every preload-enabled template. */
     public void hostResumed() {
         RegistryState s = registry.snapshot();
-        s.qubes().keySet().stream().filter(t -> PreloadSettings.effectiveMax(s, t) > 0)
-                .forEach(t -> engine.scheduleRefill(t, "host resumed", Duration.ZERO));
+        PreloadSettings.preloadEnabled(s).forEach(t -> engine.scheduleRefill(t, "host resumed", Duration.ZERO));
     }
 
     // ------------------------------------------------------------- hypervisor events
