@@ -168,6 +168,9 @@ public final class DispvmManager implements Disposables, AutoCloseable {
             return CompletableFuture.failedFuture(new IllegalStateException("disposable manager is closed"));
         }
         RegistryState s = registry.snapshot();
+        if (s.find(caller).isEmpty()) {
+            return CompletableFuture.failedFuture(new RegistryException.NoSuchQube(caller));
+        }
         if (!s.isDispvmTemplate(dvmTemplate)) {
             return CompletableFuture.failedFuture(new RegistryException.InvalidValue("'" + dvmTemplate
                     + "' is not a disposable template"));
