@@ -41,6 +41,7 @@ public final class BrokerDaemon implements AutoCloseable {
     private final ThreadPoolExecutor policyPool;
     private final ThreadPoolExecutor servicePool;
     private final Map<String, Registration> qubes = new ConcurrentHashMap<>();
+    private volatile LocalSockets localSockets;
 
     /** A declared qube: its connector and its current session. */
     private static final class Registration {
@@ -98,7 +99,23 @@ public final class BrokerDaemon implements AutoCloseable {
             }
         }
         connector.start(session);
+        LocalSockets local = localSockets;
+        if (local != null) {
+            local.open(address);
+        }
         return session;
+    }
+
+    /**
+     * Serves the local sockets {@code qrexec.<domid>} and {@code qrexec.<name>} in {@code dir} for
+     * dom0 tools (qrexec-client), for every qube declared from now on and already declared.
+     */
+    public void serveLocalSockets(java.nio.file.Path dir) {
+        LocalSockets local = new LocalSockets(this, dir);
+        localSockets = local;
+        for (Registration reg : qubes.values()) {
+            local.open(reg.connector.address());
+        }
     }
 
     /** Stops serving a qube (halted or destroyed): closes its control channel, ends its calls. */
@@ -106,6 +123,10 @@ public final class BrokerDaemon implements AutoCloseable {
         Registration reg = qubes.remove(name);
         if (reg != null) {
             reg.connector.stop();
+            LocalSockets local = localSockets;
+            if (local != null) {
+                local.close(name);
+            }
         }
     }
 
@@ -198,6 +219,10 @@ public final class BrokerDaemon implements AutoCloseable {
     public void close() {
         for (String name : List.copyOf(qubes.keySet())) {
             forget(name);
+        }
+        LocalSockets local = localSockets;
+        if (local != null) {
+            local.close();
         }
         policyPool.shutdownNow();
         servicePool.shutdownNow();

@@ -4,6 +4,7 @@ import dev.qrexec.broker.agent.Agent;
 import dev.qrexec.broker.agent.AgentConfig;
 import dev.qrexec.broker.agent.AgentState;
 import dev.qrexec.broker.agent.UserMode;
+import dev.qrexec.broker.client.QrexecClient;
 import dev.qrexec.broker.client.QrexecClientVm;
 import dev.qrexec.broker.daemon.AgentAddress;
 import dev.qrexec.broker.daemon.AgentSession;
@@ -149,6 +150,22 @@ class JavaAgentEndToEndTest {
         Result r = clientVm("vault", 47, "", "work", "test.Upper");
         assertEquals(126, r.exit());
         assertTrue(r.stderr().contains("Request refused"), r.stderr());
+    }
+
+    @Test
+    void dom0ToVmWithQrexecClientThroughTheLocalSocket() throws Exception {
+        Path sockets = Files.createDirectories(root.resolve("run"));
+        daemon.serveLocalSockets(sockets);
+        await().until(() -> Files.exists(sockets.resolve("qrexec.vault")));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = QrexecClient.execute(Map.of("VCHAN_SOCKET_DIR", root.resolve("vault").toString()),
+                new ByteArrayInputStream("from dom0\n".getBytes(StandardCharsets.UTF_8)), out,
+                new PrintStream(err, true, StandardCharsets.UTF_8),
+                "-d", "vault", "--socket-dir=" + sockets, "DEFAULT:QUBESRPC test.Upper dom0");
+        assertEquals(3, code, err.toString(StandardCharsets.UTF_8));
+        assertEquals("FROM DOM0\n", out.toString(StandardCharsets.UTF_8));
+        await().until(() -> daemon.session("vault").orElseThrow().portsInUse() == 0);
     }
 
     @Test
