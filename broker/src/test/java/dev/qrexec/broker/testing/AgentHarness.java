@@ -28,6 +28,11 @@ public final class AgentHarness implements AutoCloseable {
     public final Agent agent;
 
     public AgentHarness(Path dir, Map<String, JavaService> javaServices) throws IOException {
+        this(dir, javaServices, Duration.ofSeconds(5));
+    }
+
+    public AgentHarness(Path dir, Map<String, JavaService> javaServices, Duration dataConnectTimeout)
+            throws IOException {
         this.dir = dir;
         this.rpc = Files.createDirectories(dir.resolve("rpc"));
         this.rpcConfig = Files.createDirectories(dir.resolve("rpc-config"));
@@ -41,7 +46,7 @@ public final class AgentHarness implements AutoCloseable {
                 .configPath(rpcConfig.toString())
                 .javaServices(javaServices)
                 .userMode(UserMode.SELF)
-                .dataConnectTimeout(Duration.ofSeconds(5))
+                .dataConnectTimeout(dataConnectTimeout)
                 .sessionTimeout(Duration.ofSeconds(5))
                 .build(), state);
     }
