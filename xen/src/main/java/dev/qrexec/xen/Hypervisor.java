@@ -59,7 +59,11 @@ public interface Hypervisor extends AutoCloseable {
     /** Names of the qubes this backend instance has defined. */
     List<String> list();
 
-    /** Sets the qube's memory target (balloon / cgroup limit); completes when applied, not reached. */
+    /**
+     * Sets the qube's memory target (balloon / cgroup limit); completes when applied, not reached.
+     *
+     * @throws IllegalArgumentException if {@code targetBytes} is not positive or above the qube's maximum
+     */
     CompletableFuture<Void> setMemoryTarget(String name, long targetBytes);
 
     /** Current memory of a qube. */

@@ -1,0 +1,600 @@
+package dev.qrexec.dispvm.preload;
+
+import dev.qrexec.dispvm.event.DispvmEvent;
+import dev.qrexec.dispvm.event.EventHub;
+import dev.qrexec.dispvm.registry.Features;
+import dev.qrexec.dispvm.registry.Mutations;
+import dev.qrexec.dispvm.registry.PropertyRules;
+import dev.qrexec.dispvm.registry.Qube;
+import dev.qrexec.dispvm.registry.QubeRegistry;
+import dev.qrexec.dispvm.registry.RegistryException;
+import dev.qrexec.dispvm.registry.RegistryState;
+import dev.qrexec.dispvm.spi.QubeReadiness;
+import dev.qrexec.dispvm.spi.QubeSpecFactory;
+import dev.qrexec.xen.Hypervisor;
+import dev.qrexec.xen.QubeState;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.LongSupplier;
+
+/**
+ * The preload engine (spec 2): keeps each disposable template's queue filled up to its effective
+ * maximum, creates preloads through their stages, hands them out one caller each, trims, refreshes
+ * and recovers.
+ *
+ * <p>Atomicity: the queue is the template's {@code preload-dispvm} feature in the registry. Reserving
+ * a slot, claiming a preload and removing names are each one {@link QubeRegistry#update} (a short
+ * lock around a pure function, never held across a hypervisor call), so two callers can never get
+ * the same preload and a trim cannot kill a claimed one. The per-preload {@link PreloadHandle} stage
+ * is a compare-and-set state machine on top.
+ *
+ * <p>Threads: all work runs on {@code executor} (a small scheduled pool the manager owns); hypervisor
+ * futures are continued on it with {@code *Async}, never on the backend's threads. The handle map and
+ * the pending-refill map are concurrent maps; nothing else is shared.
+ */
+public final class PreloadEngine {
+
+    private static final System.Logger LOG = System.getLogger(PreloadEngine.class.getName());
+    private static final long MIB = 1L << 20;
+
+    private final QubeRegistry registry;
+    private final Hypervisor hypervisor;
+    private final QubeSpecFactory specs;
+    private final QubeReadiness readiness;
+    private final MemoryBalancer balancer;
+    private final DisposableCleaner cleaner;
+    private final EventHub events;
+    private final PreloadTimings timings;
+    private final ScheduledExecutorService executor;
+    private final LongSupplier clock;
+    private final Map<String, PreloadHandle> handles = new ConcurrentHashMap<>();
+    /** template → nanoTime at which its earliest pending refill runs (coalesces refills: bounded). */
+    private final Map<String, Long> refillDue = new ConcurrentHashMap<>();
+
+    public PreloadEngine(QubeRegistry registry, Hypervisor hypervisor, QubeSpecFactory specs, QubeReadiness readiness,
+                         MemoryBalancer balancer, DisposableCleaner cleaner, EventHub events, PreloadTimings timings,
+                         ScheduledExecutorService executor, LongSupplier clock) {
+        this.registry = registry;
+        this.hypervisor = hypervisor;
+        this.specs = specs;
+        this.readiness = readiness;
+        this.balancer = balancer;
+        this.cleaner = cleaner;
+        this.events = events;
+        this.timings = timings;
+        this.executor = executor;
+        this.clock = clock;
+    }
+
+    /** is_preload: in a queue, or claimed and not yet delivered. */
+    public boolean isPreload(String qube) {
+        PreloadHandle h = handles.get(qube);
+        return h != null && h.stage().isPreload();
+    }
+
+    public Optional<PreloadHandle> handle(String qube) {
+        return Optional.ofNullable(handles.get(qube));
+    }
+
+    public Collection<PreloadHandle> handles() {
+        return List.copyOf(handles.values());
+    }
+
+    // ---------------------------------------------------------------- refill
+
+    /** Fires the refill engine for {@code template} after {@code delay} (coalesced with an earlier one). */
+    public void scheduleRefill(String template, String reason, Duration delay) {
+        long due = System.nanoTime() + delay.toNanos();
+        boolean[] mine = {false};
+        refillDue.compute(template, (t, cur) -> {
+            if (cur != null && cur <= due) {
+                return cur;
+            }
+            mine[0] = true;
+            return due;
+        });
+        if (!mine[0]) {
+            return;
+        }
+        events.publish(DispvmEvent.of(DispvmEvent.Kind.REFILL_SCHEDULED, template, template,
+                reason + ", in " + delay.toMillis() + " ms"));
+        executor.schedule(() -> {
+            refillDue.remove(template, due);
+            try {
+                refill(template, reason);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "refill of " + template + " failed", e);
+            }
+        }, delay.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** The refill engine (spec 2.2): trim excess, then start as many preloads as memory allows. */
+    void refill(String template, String reason) {
+        RegistryState s = registry.snapshot();
+        if (!s.isDispvmTemplate(template)) {
+            trim(template, 0, "not a disposable template any more");
+            return;
+        }
+        int max = PreloadSettings.effectiveMax(s, template);
+        List<String> list = s.preloadList(template);
+        if (list.size() > max) {
+            trim(template, max, "above maximum " + max);
+            return;
+        }
+        int want = max - list.size();
+        if (want <= 0) {
+            return;
+        }
+        if (!PreloadSettings.supportsPreload(s, template)) {
+            LOG.log(System.Logger.Level.WARNING, "not preloading {0}: it lacks qrexec or a readiness service", template);
+            return;
+        }
+        long perQube = Long.parseLong(s.property(s.get(template), PropertyRules.MEMORY)) * MIB;
+        long reserved = 0;
+        for (PreloadHandle h : handles.values()) {
+            if (h.stage() == PreloadStage.RESERVED) {
+                reserved += registry.snapshot().find(h.name())
+                        .map(q -> Long.parseLong(registry.snapshot().property(q, PropertyRules.MEMORY)) * MIB).orElse(0L);
+            }
+        }
+        var host = hypervisor.hostMemory();
+        int can = MemoryGate.fit(new dev.qrexec.xen.HostMemory(host.totalBytes(), host.freeBytes() - reserved),
+                PreloadSettings.thresholdBytes(s), perQube, want);
+        LOG.log(System.Logger.Level.DEBUG, "refill {0} ({1}): want {2}, memory allows {3}", template, reason, want, can);
+        if (can < want) {
+            events.publish(DispvmEvent.of(DispvmEvent.Kind.REFILL_LIMITED_BY_MEMORY, template, template,
+                    "wanted " + want + ", memory allows " + can));
+        }
+        for (int i = 0; i < can; i++) {
+            create(template);
+        }
+    }
+
+    /** Keeps the oldest {@code keep} names of the queue, discards the rest (in-flight creations too). */
+    public void trim(String template, int keep, String reason) {
+        List<String> dropped = new ArrayList<>();
+        registry.update(s -> {
+            if (s.find(template).isEmpty()) {
+                return s;
+            }
+            List<String> list = s.preloadList(template);
+            if (list.size() <= keep) {
+                return s;
+            }
+            dropped.addAll(list.subList(keep, list.size()));
+            return s.with(s.get(template).withFeature(Features.PRELOAD_DISPVM,
+                    RegistryState.joinList(list.subList(0, keep))));
+        });
+        for (String name : dropped) {
+            discard(name, "trimmed: " + reason, Duration.ZERO);
+        }
+    }
+
+    /** Discards every outdated preload of {@code template}, then refills after {@code refillDelay}. */
+    public void refreshOutdated(String template, Duration refillDelay, String reason) {
+        List<String> dropped = new ArrayList<>();
+        registry.update(s -> {
+            if (!s.isDispvmTemplate(template)) {
+                return s;
+            }
+            String stamp = Outdated.stamp(s, template);
+            List<String> keep = new ArrayList<>();
+            for (String n : s.preloadList(template)) {
+                Optional<Qube> q = s.find(n);
+                if (q.isPresent() && !Outdated.isOutdated(s, q.get(), stamp)) {
+                    keep.add(n);
+                } else {
+                    dropped.add(n);
+                }
+            }
+            return dropped.isEmpty() ? s : s.with(s.get(template).withFeature(Features.PRELOAD_DISPVM,
+                    RegistryState.joinList(keep)));
+        });
+        for (String n : dropped) {
+            discard(n, "outdated: " + reason, Duration.ZERO);
+        }
+        if (!dropped.isEmpty() || PreloadSettings.effectiveMax(registry.snapshot(), template) > 0) {
+            scheduleRefill(template, "refresh: " + reason, refillDelay);
+        }
+    }
+
+    // ---------------------------------------------------------------- creation pipeline
+
+    private void create(String template) {
+        String[] created = new String[1];
+        QubeRegistry.Commit commit;
+        try {
+            commit = registry.update(s -> {
+                if (!s.isDispvmTemplate(template)) {
+                    return s;
+                }
+                List<String> list = s.preloadList(template);
+                if (list.size() >= PreloadSettings.effectiveMax(s, template)) {
+                    return s;
+                }
+                Mutations.Created c = Mutations.createDisposable(s, template, Optional.empty(), clock.getAsLong(),
+                        Map.of(Features.INTERNAL, "1", Features.PRELOAD_IN_PROGRESS, "1",
+                                Features.PRELOAD_ORIGIN, Outdated.stamp(s, template)));
+                List<String> next = new ArrayList<>(list);
+                next.add(c.name());
+                PreloadSettings.validateList(c.state(), template, list, next);
+                created[0] = c.name();
+                return c.state().with(c.state().get(template).withFeature(Features.PRELOAD_DISPVM,
+                        RegistryState.joinList(next)));
+            });
+        } catch (RegistryException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot reserve a preload of {0}: {1}", template, e.getMessage());
+            return;
+        }
+        if (created[0] == null) {
+            LOG.log(System.Logger.Level.DEBUG, "no vacancy in {0}'s queue", template);
+            return;
+        }
+        String name = created[0];
+        PreloadHandle h = handles.computeIfAbsent(name, n -> new PreloadHandle(n, template, PreloadStage.RESERVED));
+        events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_RESERVED, name, template, ""));
+        Duration timeout = Duration.ofSeconds(Long.parseLong(
+                commit.after().property(commit.after().get(name), PropertyRules.QREXEC_TIMEOUT)));
+        commit.durable()
+                .thenComposeAsync(v -> step(h, PreloadStage.RESERVED, PreloadStage.STARTING,
+                        () -> define(name).thenCompose(x -> hypervisor.start(name))), executor)
+                .thenComposeAsync(v -> {
+                    events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_STARTED, name, template, ""));
+                    return step(h, PreloadStage.STARTING, PreloadStage.WAITING_OPERATIONAL,
+                            () -> untilRequested(h, readiness.awaitOperational(name, timeout)));
+                }, executor)
+                .thenComposeAsync(v -> step(h, PreloadStage.WAITING_OPERATIONAL, PreloadStage.BALLOONING,
+                        () -> balancer.balloon(name, h.requested()).thenApply(o -> null)), executor)
+                .thenComposeAsync(v -> step(h, PreloadStage.BALLOONING, PreloadStage.PAUSING,
+                        () -> hypervisor.pause(name)), executor)
+                .thenComposeAsync(v -> markComplete(h), executor)
+                .whenCompleteAsync((v, e) -> {
+                    if (e == null) {
+                        return;
+                    }
+                    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                    if (h.isDiscarded() || cause instanceof CancellationException) {
+                        h.complete().completeExceptionally(new CancellationException(name + " was discarded"));
+                        return;
+                    }
+                    LOG.log(System.Logger.Level.WARNING, "preload {0} of {1} failed: {2}", name, template,
+                            cause.toString());
+                    events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_FAILED, name, template, cause.toString()));
+                    h.complete().completeExceptionally(cause);
+                    discard(name, "start failed: " + cause.getMessage(), Duration.ZERO);
+                }, executor);
+    }
+
+    /**
+     * Runs the next stage unless the preload was claimed meanwhile (then the stage is skipped, as Qubes
+     * skips waits and the pause for a requested preload) or discarded (then the chain stops).
+     */
+    private CompletableFuture<Void> step(PreloadHandle h, PreloadStage from, PreloadStage to,
+                                         java.util.function.Supplier<CompletableFuture<Void>> work) {
+        if (h.isDiscarded()) {
+            return CompletableFuture.failedFuture(new CancellationException(h.name() + " discarded"));
+        }
+        if (h.stage() == PreloadStage.CLAIMED && to != PreloadStage.STARTING) {
+            return CompletableFuture.completedFuture(null);
+        }
+        if (!h.advance(from, to) && h.stage() != PreloadStage.CLAIMED) {
+            return CompletableFuture.failedFuture(new CancellationException(h.name() + " is " + h.stage()));
+        }
+        return h.track(work.get());
+    }
+
+    /** {@code wait} or the claim, whichever comes first; a failed wait still fails if not claimed. */
+    private static CompletableFuture<Void> untilRequested(PreloadHandle h, CompletableFuture<Void> wait) {
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        wait.whenComplete((v, e) -> {
+            if (e == null || h.isRequested()) {
+                out.complete(null);
+            } else {
+                out.completeExceptionally(e);
+            }
+        });
+        h.requested().whenComplete((v, e) -> {
+            if (out.complete(null)) {
+                wait.cancel(false);
+            }
+        });
+        return out;
+    }
+
+    private CompletableFuture<Void> define(String name) {
+        RegistryState s = registry.snapshot();
+        return hypervisor.define(specs.specFor(s, s.get(name)));
+    }
+
+    private CompletableFuture<Void> markComplete(PreloadHandle h) {
+        QubeRegistry.Commit c = registry.update(s -> {
+            Optional<Qube> q = s.find(h.name());
+            if (q.isEmpty()) {
+                return s;
+            }
+            Qube n = q.get().withFeature(Features.PRELOAD_COMPLETED, "1");
+            if (!h.isRequested()) {
+                n = n.withFeature(Features.PRELOAD_IN_PROGRESS, "");
+            }
+            return s.with(n);
+        });
+        return c.durable().thenRun(() -> {
+            if (h.advance(PreloadStage.PAUSING, PreloadStage.READY)) {
+                events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_READY, h.name(), h.template(),
+                        (h.ageNanos() / 1_000_000) + " ms"));
+            }
+            if (h.isDiscarded()) {
+                throw new CancellationException(h.name() + " discarded");
+            }
+            h.complete().complete(null);
+        });
+    }
+
+    // ---------------------------------------------------------------- claim and delivery
+
+    /**
+     * Schedules the refill a request triggers when the queue has a gap (spec 2.4 step 1): after
+     * {@code max(requestRefillMin, delay)}, unless the delay is negative and the queue is not empty.
+     */
+    public void onRequest(String template) {
+        RegistryState s = registry.snapshot();
+        int max = PreloadSettings.effectiveMax(s, template);
+        List<String> list = s.preloadList(template);
+        if (list.size() >= max) {
+            return;
+        }
+        double d = PreloadSettings.delaySeconds(s, template);
+        if (d < 0 && !list.isEmpty()) {
+            return;
+        }
+        Duration delay = PreloadSettings.toDuration(d);
+        scheduleRefill(template, "request saw a gap",
+                delay.compareTo(timings.requestRefillMin()) > 0 ? delay : timings.requestRefillMin());
+    }
+
+    /**
+     * Claims the oldest preload of {@code template} that is not outdated, in one registry change;
+     * outdated ones passed on the way are dropped and cleaned later. Empty when there is none.
+     */
+    public Optional<PreloadHandle> claim(String template) {
+        String[] chosen = new String[1];
+        List<String> outdated = new ArrayList<>();
+        registry.update(s -> {
+            chosen[0] = null;
+            outdated.clear();
+            if (!s.isDispvmTemplate(template)) {
+                return s;
+            }
+            String stamp = Outdated.stamp(s, template);
+            List<String> list = new ArrayList<>(s.preloadList(template));
+            for (String n : List.copyOf(list)) {
+                Optional<Qube> q = s.find(n);
+                PreloadHandle h = handles.get(n);
+                if (q.isEmpty() || Outdated.isOutdated(s, q.get(), stamp)) {
+                    outdated.add(n);
+                    list.remove(n);
+                    continue;
+                }
+                if (h != null && h.claim()) {
+                    chosen[0] = n;
+                    list.remove(n);
+                    break;
+                }
+            }
+            if (chosen[0] == null && outdated.isEmpty()) {
+                return s;
+            }
+            RegistryState next = s.with(s.get(template).withFeature(Features.PRELOAD_DISPVM, RegistryState.joinList(list)));
+            if (chosen[0] != null) {
+                next = next.with(next.get(chosen[0]).withFeature(Features.PRELOAD_IN_PROGRESS, "1"));
+            }
+            return next;
+        });
+        for (String n : outdated) {
+            discard(n, "outdated at request", timings.cleanupDelay());
+        }
+        if (chosen[0] == null) {
+            return Optional.empty();
+        }
+        PreloadHandle h = handles.get(chosen[0]);
+        events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_CLAIMED, h.name(), template, "was " + h.stage()));
+        return Optional.of(h);
+    }
+
+    /**
+     * Delivers a claimed preload: waits for its creation to end (a failure ends the wait at once),
+     * unpauses it, and performs the use step. Fails when the preload cannot be delivered; the caller
+     * then cold-starts a disposable.
+     */
+    public CompletableFuture<Void> deliver(PreloadHandle h, Duration wait) {
+        return h.complete()
+                .orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS)
+                .thenComposeAsync(v -> {
+                    QubeState st = hypervisor.state(h.name());
+                    if (st == QubeState.PAUSED) {
+                        h.unpausingForCaller(true);
+                        return hypervisor.unpause(h.name());
+                    }
+                    if (st == QubeState.RUNNING) {
+                        return CompletableFuture.completedFuture(null);
+                    }
+                    return CompletableFuture.failedFuture(new IllegalStateException(h.name() + " is " + st));
+                }, executor)
+                .thenComposeAsync(v -> use(h, true), executor)
+                .whenCompleteAsync((v, e) -> {
+                    if (e != null) {
+                        Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                        String why = c instanceof TimeoutException ? "not ready within " + wait.toMillis() + " ms"
+                                : c.toString();
+                        LOG.log(System.Logger.Level.WARNING, "preload {0} not delivered: {1}", h.name(), why);
+                        discard(h.name(), "delivery failed: " + why, timings.cleanupDelay());
+                    }
+                }, executor);
+    }
+
+    /** The use step (spec 2.6): an ordinary disposable from now on; refill per the delay rule. */
+    private CompletableFuture<Void> use(PreloadHandle h, boolean requested) {
+        if (requested ? !h.advance(PreloadStage.CLAIMED, PreloadStage.USED) : h.stage() != PreloadStage.USED) {
+            return CompletableFuture.failedFuture(new CancellationException(h.name() + " is " + h.stage()));
+        }
+        handles.remove(h.name(), h);
+        String template = h.template();
+        QubeRegistry.Commit c = registry.update(s -> {
+            Optional<Qube> q = s.find(h.name());
+            if (q.isEmpty()) {
+                return s;
+            }
+            RegistryState next = s;
+            Qube n = q.get();
+            boolean templateInternal = s.find(template).map(t -> t.featureTrue(Features.INTERNAL)).orElse(false);
+            if (!templateInternal) {
+                n = n.withoutFeature(Features.INTERNAL);
+            }
+            n = requested ? n.withoutFeature(Features.PRELOAD_IN_PROGRESS) : n.withFeature(Features.PRELOAD_IN_PROGRESS, "");
+            n = n.withFeature(Features.PRELOAD_COMPLETED, "1");
+            next = next.with(n);
+            List<String> list = new ArrayList<>(next.preloadList(template));
+            if (list.remove(h.name())) {
+                next = next.with(next.get(template).withFeature(Features.PRELOAD_DISPVM, RegistryState.joinList(list)));
+            }
+            return next;
+        });
+        RegistryState after = c.after();
+        double d = PreloadSettings.delaySeconds(after, template);
+        if (!(d < 0 && !after.preloadList(template).isEmpty())) {
+            scheduleRefill(template, requested ? "preload used" : "preload used without a request",
+                    PreloadSettings.toDuration(d));
+        }
+        return c.durable();
+    }
+
+    // ---------------------------------------------------------------- discard, events, recovery
+
+    /** Takes {@code name} out of its queue and cleans it up after {@code delay}. */
+    public CompletableFuture<Void> discard(String name, String reason, Duration delay) {
+        PreloadHandle h = handles.get(name);
+        CompletableFuture<?> settle = null;
+        if (h != null) {
+            if (!h.discard() && h.stage() == PreloadStage.USED) {
+                return CompletableFuture.completedFuture(null);
+            }
+            handles.remove(name, h);
+            h.complete().completeExceptionally(new CancellationException(name + " discarded: " + reason));
+            settle = h.operation();
+            events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_DISCARDED, name, h.template(), reason));
+        }
+        dropFromQueue(name);
+        CompletableFuture<?> s = settle;
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        executor.schedule(() -> cleaner.cleanup(name, reason, s, timings.killGrace(), true)
+                        .whenComplete((v, e) -> {
+                            if (e != null) {
+                                out.completeExceptionally(e);
+                            } else {
+                                out.complete(null);
+                            }
+                        }),
+                delay.toNanos(), TimeUnit.NANOSECONDS);
+        return out;
+    }
+
+    /** Removes {@code name} from its template's queue at once, so a refill does not count it. */
+    private void dropFromQueue(String name) {
+        registry.update(s -> {
+            Optional<Qube> q = s.find(name);
+            String template = q.map(x -> x.properties().get(PropertyRules.TEMPLATE)).orElse(null);
+            if (template == null || s.find(template).isEmpty()) {
+                return s;
+            }
+            List<String> list = new ArrayList<>(s.preloadList(template));
+            return list.remove(name) ? s.with(s.get(template).withFeature(Features.PRELOAD_DISPVM,
+                    RegistryState.joinList(list))) : s;
+        });
+    }
+
+    /** A life-cycle event from the hypervisor (already on the engine executor). */
+    public void onLifecycle(dev.qrexec.xen.LifecycleEvent e) {
+        PreloadHandle h = handles.get(e.qube());
+        switch (e.kind()) {
+            case UNPAUSED -> {
+                if (h != null && !h.unpausingForCaller() && h.advance(PreloadStage.READY, PreloadStage.USED)) {
+                    LOG.log(System.Logger.Level.WARNING, "preload {0} was unpaused without a request: now used", e.qube());
+                    events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_USED_UNREQUESTED, e.qube(), h.template(), ""));
+                    use(h, false);
+                }
+            }
+            case DIED, HALTED -> {
+                if (h != null && h.stage().isPreload()) {
+                    discard(e.qube(), "it stopped: " + e.reason(), Duration.ZERO);
+                }
+            }
+            default -> { }
+        }
+    }
+
+    /**
+     * Start-up recovery (spec 2.9, template domain-load): keeps only preloads that were ready and are
+     * still paused; discards the rest, and cleans leftover halted unnamed disposables.
+     */
+    public void recover() {
+        RegistryState s = registry.snapshot();
+        List<String> defined = hypervisor.list();
+        List<String> discard = new ArrayList<>();
+        for (Qube t : s.qubes().values()) {
+            if (t.features().get(Features.PRELOAD_DISPVM) == null) {
+                continue;
+            }
+            for (String n : s.preloadList(t.name())) {
+                Optional<Qube> q = s.find(n);
+                boolean keep = q.isPresent() && s.isDispvmTemplate(t.name())
+                        && q.get().featureTrue(Features.PRELOAD_COMPLETED)
+                        && !q.get().featureTrue(Features.PRELOAD_IN_PROGRESS)
+                        && defined.contains(n) && hypervisor.state(n) == QubeState.PAUSED;
+                if (keep) {
+                    PreloadHandle h = new PreloadHandle(n, t.name(), PreloadStage.READY);
+                    h.complete().complete(null);
+                    handles.put(n, h);
+                } else {
+                    discard.add(n);
+                }
+            }
+        }
+        for (Qube q : s.qubes().values()) {
+            if (q.klass() != dev.qrexec.dispvm.registry.QubeClass.DISP_VM || handles.containsKey(q.name())
+                    || discard.contains(q.name())) {
+                continue;
+            }
+            boolean running = defined.contains(q.name()) && hypervisor.state(q.name()) != QubeState.HALTED;
+            boolean auto = PropertyRules.TRUE.equals(s.property(q, PropertyRules.AUTO_CLEANUP));
+            if (q.featureTrue(Features.PRELOAD_IN_PROGRESS) || auto && !running) {
+                discard.add(q.name());
+            }
+        }
+        for (String n : defined) {
+            if (s.find(n).isEmpty()) {
+                discard.add(n);
+            }
+        }
+        LOG.log(System.Logger.Level.INFO, "recovery: kept {0} ready preloads, discarding {1}", handles.size(), discard);
+        for (String n : discard) {
+            discard(n, "left over from a previous run", Duration.ZERO);
+        }
+        for (Qube t : s.qubes().values()) {
+            if (s.isDispvmTemplate(t.name()) && PreloadSettings.effectiveMax(s, t.name()) > 0) {
+                scheduleRefill(t.name(), "daemon start", Duration.ZERO);
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package dev.qrexec.policy.eval;
+
+import dev.qrexec.policy.system.QubeInfo;
+import dev.qrexec.policy.system.SystemInfo;
+import dev.qrexec.policy.token.TokenKind;
+
+/**
+ * A request as rules see it, after building and verification (spec 5.1): the effective source
+ * and the normalised intended target with its kind. Immutable; lives for one evaluation.
+ *
+ * @param system      the system info of this request
+ * @param service     the service
+ * @param argument    the argument
+ * @param source      the effective source (the RemoteVM when a requested source was accepted)
+ * @param sourceQube  the source's entry, or null when the source is not a known qube
+ * @param target      the normalised intended target ({@code @default} for unknown names)
+ * @param targetKind  LITERAL, ADMINVM, DEFAULT, DISPVM or DISPVM_TEMPLATE
+ * @param targetValue for DISPVM_TEMPLATE the template part; else the target itself
+ */
+public record RequestContext(SystemInfo system, String service, String argument, String source,
+                             QubeInfo sourceQube, String target, TokenKind targetKind, String targetValue) {
+
+    /** The source's {@code default_dispvm}, or null (unknown source, or no default set). */
+    public String sourceDefaultDispvm() {
+        return sourceQube == null ? null : sourceQube.defaultDispvm();
+    }
+}

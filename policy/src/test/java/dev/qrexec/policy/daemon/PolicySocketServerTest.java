@@ -1,0 +1,196 @@
+package dev.qrexec.policy.daemon;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The server over a real Unix socket, with a responder that echoes what it was asked. */
+class PolicySocketServerTest {
+
+    private static final String ALLOW = "user=DEFAULT\nresult=allow\ntarget=vault\n"
+            + "target_uuid=uuid:b3eb69d0-f9d9-4c3c-ad5c-454500303ea4\nautostart=True\nrequested_target=vault";
+
+    @TempDir
+    Path dir;
+
+    private final List<SocketRequest> seen = new CopyOnWriteArrayList<>();
+
+    private PolicySocketServer start(DomainSocketTransport transport) throws IOException {
+        assumeTrue(transport.isAvailable(), transport + " is not available here");
+        return PolicySocketServer.builder()
+                .socket(dir.resolve("policy.sock"))
+                .transport(transport)
+                .workerThreads(1)
+                .responder(r -> {
+                    seen.add(r);
+                    return r.intendedTarget().equals("vault") ? ALLOW : "result=deny";
+                })
+                .start();
+    }
+
+    @ParameterizedTest
+    @EnumSource(DomainSocketTransport.class)
+    void answersAllowAndDenyByteForByte(DomainSocketTransport transport) throws IOException {
+        try (PolicySocketServer server = start(transport)) {
+            assertEquals(transport, server.transport());
+            assertEquals(ALLOW, UnixClient.exchange(server.path(),
+                    "source=work\nintended_target=vault\nservice_and_arg=qubes.Filecopy+x\n\n"));
+            assertEquals("result=deny", UnixClient.exchange(server.path(),
+                    "source=work\nintended_target=personal\nservice_and_arg=qubes.Filecopy\n"
+                            + "assume_yes_for_ask=yes\njust_evaluate=no\nrequested_source=\n\n"));
+            assertEquals(List.of(
+                    new SocketRequest("work", "vault", "qubes.Filecopy+x", "", false, false),
+                    new SocketRequest("work", "personal", "qubes.Filecopy", "", true, false)), seen);
+        }
+    }
+
+    @Test
+    void requestEndedByEofStillGetsItsReply() throws IOException {
+        // Only epoll supports half-closed domain sockets; with NIO an EOF closes the connection.
+        try (PolicySocketServer server = start(DomainSocketTransport.EPOLL)) {
+            assertEquals(ALLOW, UnixClient.exchange(server.path(),
+                    "source=work\nintended_target=vault\nservice_and_arg=qubes.Filecopy+x", true));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(DomainSocketTransport.class)
+    void malformedRequestsAreClosedWithoutReply(DomainSocketTransport transport) throws IOException {
+        String ok = "source=work\nintended_target=vault\nservice_and_arg=qubes.Filecopy+x\n";
+        try (PolicySocketServer server = start(transport)) {
+            for (String bad : List.of(
+                    ok + "domain_id=3\n\n",                          // dropped key, rejected on purpose
+                    ok + "process_ident=1\n\n",
+                    ok + "source=work\n\n",                          // duplicate
+                    ok + "just_evaluate=true\n\n",                   // bad boolean
+                    "source=work\nservice_and_arg=s\n\n",            // missing key
+                    ok + "garbage\n\n",                              // no '='
+                    "source=w\u00f6rk\nintended_target=vault\nservice_and_arg=s\n\n", // non-ASCII
+                    "\n")) {                                          // empty request
+                assertEquals("", UnixClient.exchange(server.path(), bad), () -> "reply to " + bad);
+            }
+            assertTrue(seen.isEmpty(), "the responder is never asked about a malformed request");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(DomainSocketTransport.class)
+    void tooLongLineIsClosedWithoutReply(DomainSocketTransport transport) throws IOException {
+        try (PolicySocketServer server = start(transport)) {
+            String huge = "source=" + "a".repeat(RequestLineDecoder.MAX_LINE_LENGTH + 10) + "\n\n";
+            assertEquals("", UnixClient.exchange(server.path(), huge));
+        }
+    }
+
+    @Test
+    void socketHasMode0660AndIsRemovedOnClose() throws IOException {
+        Path socket;
+        try (PolicySocketServer server = start(DomainSocketTransport.best())) {
+            socket = server.path();
+            assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
+            try (var files = Files.list(dir)) {
+                assertEquals(List.of(socket), files.toList(), "no temporary bind name is left behind");
+            }
+        }
+        assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
+    void replacesAStaleSocketButNeverAFile() throws IOException {
+        Path socket = dir.resolve("policy.sock");
+        try (SocketChannel stale = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            stale.bind(UnixDomainSocketAddress.of(socket));
+        }
+        try (PolicySocketServer server = start(DomainSocketTransport.best())) {
+            assertEquals(ALLOW, UnixClient.exchange(server.path(),
+                    "source=work\nintended_target=vault\nservice_and_arg=s\n\n"));
+        }
+        Files.writeString(socket, "not a socket");
+        AccessDeniedException e = assertThrows(AccessDeniedException.class, () -> start(DomainSocketTransport.best()));
+        assertTrue(e.getMessage().contains("is not a socket"), e.getMessage());
+        assertEquals("not a socket", Files.readString(socket));
+    }
+
+    @Test
+    void idleConnectionIsClosedAfterTheReadTimeout() throws IOException {
+        try (PolicySocketServer server = PolicySocketServer.builder()
+                .socket(dir.resolve("policy.sock"))
+                .responder(r -> ALLOW)
+                .readTimeout(Duration.ofMillis(200))
+                .start();
+             SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(server.path()));
+            ch.write(ByteBuffer.wrap("source=work\n".getBytes(StandardCharsets.US_ASCII)));
+            assertEquals("", UnixClient.readToEof(ch));
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 0);
+        }
+    }
+
+    @Test
+    void connectionsBeyondTheLimitAreClosed() throws IOException {
+        try (PolicySocketServer server = PolicySocketServer.builder()
+                .socket(dir.resolve("policy.sock"))
+                .responder(r -> ALLOW)
+                .maxConnections(2)
+                .start()) {
+            List<SocketChannel> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                    ch.connect(UnixDomainSocketAddress.of(server.path()));
+                    held.add(ch);
+                }
+                await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 2);
+                assertEquals("", UnixClient.exchange(server.path(),
+                        "source=work\nintended_target=vault\nservice_and_arg=s\n\n"));
+            } finally {
+                for (SocketChannel ch : held) {
+                    ch.close();
+                }
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 0);
+            assertEquals(ALLOW, UnixClient.exchange(server.path(),
+                    "source=work\nintended_target=vault\nservice_and_arg=s\n\n"));
+        }
+    }
+
+    @Test
+    void builderValidatesItsArguments() {
+        var b = PolicySocketServer.builder();
+        assertEquals("workerThreads must be at least 1, was 0",
+                assertThrows(IllegalArgumentException.class, () -> b.workerThreads(0)).getMessage());
+        assertEquals("maxConnections must be at least 1, was -1",
+                assertThrows(IllegalArgumentException.class, () -> b.maxConnections(-1)).getMessage());
+        assertEquals("readTimeout must be positive, was PT0S",
+                assertThrows(IllegalArgumentException.class, () -> b.readTimeout(Duration.ZERO)).getMessage());
+        assertEquals("socket path not set", assertThrows(IllegalStateException.class, b::start).getMessage());
+        b.socket(dir.resolve("x.sock"));
+        assertEquals("responder not set", assertThrows(IllegalStateException.class, b::start).getMessage());
+        b.responder(r -> "").socket(dir.resolve("d".repeat(120) + ".sock"));
+        IOException e = assertThrows(IOException.class, b::start);
+        assertTrue(e.getMessage().contains("too long"), e.getMessage());
+    }
+}
