@@ -1,12 +1,12 @@
 package dev.qrexec.broker.agent;
 
+import dev.qrexec.broker.testing.AgentHarness;
 import dev.qrexec.broker.testing.RawPeer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,72 +36,19 @@ class AgentExecTest {
         h.close();
     }
 
-    /** Output of one call: stdout and stderr bytes, the exit code, and whether each stream saw EOF. */
-    record Result(byte[] stdout, byte[] stderr, int exit, boolean stdoutEof, boolean stderrEof) {
-        String out() {
-            return new String(stdout);
-        }
-
-        String err() {
-            return new String(stderr);
-        }
+    static AgentHarness.Result collect(RawPeer data) throws InterruptedException {
+        return AgentHarness.collect(data);
     }
 
-    static Result collect(RawPeer data) throws InterruptedException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        boolean outEof = false;
-        boolean errEof = false;
-        while (true) {
-            RawPeer.Frame f = data.read();
-            switch (f.type()) {
-                case RawPeer.DATA_STDOUT -> {
-                    if (outEof) {
-                        throw new AssertionError("STDOUT after its EOF");
-                    }
-                    outEof = f.body().length == 0;
-                    out.writeBytes(f.body());
-                }
-                case RawPeer.DATA_STDERR -> {
-                    if (errEof) {
-                        throw new AssertionError("STDERR after its EOF");
-                    }
-                    errEof = f.body().length == 0;
-                    err.writeBytes(f.body());
-                }
-                case RawPeer.DATA_EXIT_CODE -> {
-                    assertEquals(4, f.body().length);
-                    return new Result(out.toByteArray(), err.toByteArray(), f.intAt(0), outEof, errEof);
-                }
-                default -> throw new AssertionError("unexpected " + f);
-            }
-        }
-    }
-
-    /** Runs one call as the dom0 broker does (listen first, then EXEC_CMDLINE) and returns its data peer. */
     RawPeer call(int port, String cmdline, byte[] stdin) throws Exception {
-        try (RawPeer.Listener l = new RawPeer.Listener(h.dataSocket(0, port))) {
-            AgentHarness.exec(daemon, RawPeer.EXEC_CMDLINE, 0, port, cmdline);
-            RawPeer data = l.accept();
-            data.sendHello(4);
-            assertEquals(4, data.expect(RawPeer.HELLO).intAt(0));
-            try {
-                if (stdin.length > 0) {
-                    data.send(RawPeer.DATA_STDIN, stdin);
-                }
-                data.send(RawPeer.DATA_STDIN, new byte[0]);
-            } catch (java.io.IOException e) {
-                // A service that fails to start hangs up at once; its frames are still readable.
-            }
-            return data;
-        }
+        return h.call(daemon, port, cmdline, stdin);
     }
 
     @Test
     void appendixBDom0ToVmRelaysStdoutStderrAndExitCode() throws Exception {
         h.service("test.Echo", "tr a-z A-Z; echo \"arg=$1\"; echo to-stderr >&2; exit 7");
         try (RawPeer data = call(513, "user:QUBESRPC test.Echo+fromBroker dom0", "lower case input\n".getBytes())) {
-            Result r = collect(data);
+            AgentHarness.Result r = collect(data);
             assertEquals("LOWER CASE INPUT\narg=fromBroker\n", r.out());
             assertEquals("to-stderr\n", r.err());
             assertEquals(7, r.exit());
@@ -116,7 +63,7 @@ class AgentExecTest {
     void serviceSeesQrexecEnvironment() throws Exception {
         h.service("test.Env", "env | grep ^QREXEC_ | sort");
         try (RawPeer data = call(514, "user:QUBESRPC test.Env+arg1 vm12 keyword adminvm", new byte[0])) {
-            Result r = collect(data);
+            AgentHarness.Result r = collect(data);
             String out = r.out();
             assertTrue(out.contains("QREXEC_SERVICE_FULL_NAME=test.Env+arg1\n"), out);
             assertTrue(out.contains("QREXEC_REMOTE_DOMAIN=vm12\n"), out);
@@ -143,7 +90,7 @@ class AgentExecTest {
     @Test
     void missingServiceIs127WithEmptyStreams() throws Exception {
         try (RawPeer data = call(517, "user:QUBESRPC test.Missing+x dom0", new byte[0])) {
-            Result r = collect(data);
+            AgentHarness.Result r = collect(data);
             assertEquals(127, r.exit());
             assertEquals(0, r.stdout().length);
             assertTrue(r.stdoutEof() && r.stderrEof());
@@ -176,7 +123,7 @@ class AgentExecTest {
     @Test
     void plainCommandRunsInShellAndSignalIs128PlusSignal() throws Exception {
         try (RawPeer data = call(522, "root:cat; echo done; exit 3", "in\n".getBytes())) {
-            Result r = collect(data);
+            AgentHarness.Result r = collect(data);
             assertEquals("in\ndone\n", r.out());
             assertEquals(3, r.exit());
         }

@@ -60,9 +60,16 @@ public final class RawPeer implements AutoCloseable {
     private volatile boolean rawMode;
     private final BlockingQueue<byte[]> rawChunks = new LinkedBlockingQueue<>();
 
+    private final java.util.concurrent.CountDownLatch reading;
+
     private RawPeer(SocketChannel socket, boolean raw) {
+        this(socket, raw, false);
+    }
+
+    private RawPeer(SocketChannel socket, boolean raw, boolean paused) {
         this.socket = socket;
         this.rawMode = raw;
+        this.reading = new java.util.concurrent.CountDownLatch(paused ? 1 : 0);
         this.reader = new Thread(this::readLoop, "raw-peer-reader");
         this.reader.setDaemon(true);
         this.reader.start();
@@ -105,6 +112,11 @@ public final class RawPeer implements AutoCloseable {
 
         public RawPeer accept() throws IOException {
             return new RawPeer(server.accept(), false);
+        }
+
+        /** Accepts but reads nothing until {@link #resumeReading()}: a peer that stops reading. */
+        public RawPeer acceptPaused() throws IOException {
+            return new RawPeer(server.accept(), false, true);
         }
 
         @Override
@@ -178,8 +190,14 @@ public final class RawPeer implements AutoCloseable {
         socket.shutdownOutput();
     }
 
+    /** Lets a peer from {@link Listener#acceptPaused()} start reading. */
+    public void resumeReading() {
+        reading.countDown();
+    }
+
     private void readLoop() {
         try {
+            reading.await();
             if (rawMode) {
                 ByteBuffer buf = ByteBuffer.allocate(65536);
                 while (true) {
@@ -210,6 +228,8 @@ public final class RawPeer implements AutoCloseable {
             }
         } catch (IOException e) {
             // Closed under us: report EOF.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         rawChunks.add(new byte[0]);
         frames.add(EOF);
