@@ -80,7 +80,7 @@ final class Dom0Call implements CallLeg {
                 LOG.log(Level.WARNING, "{0}: caller did not listen on {1}: {2}", this, socket, f.cause());
                 return;
             }
-            loop.schedule(() -> connect(attempt + 1), Math.min(100, attempt * 2L), TimeUnit.MILLISECONDS);
+            loop.schedule(() -> connect(attempt + 1), RelayCall.retryDelayMicros(attempt), TimeUnit.MICROSECONDS);
         });
     }
 

@@ -156,9 +156,17 @@ final class RelayCall implements CallLeg {
                 sourceFailed("caller " + source.name() + " did not listen on " + socket + ": " + f.cause());
                 return;
             }
-            long delayMs = Math.min(100, attempt * 2L);
-            loop.schedule(() -> connectSource(attempt + 1), delayMs, TimeUnit.MILLISECONDS);
+            loop.schedule(() -> connectSource(attempt + 1), retryDelayMicros(attempt), TimeUnit.MICROSECONDS);
         });
+    }
+
+    /**
+     * Pause before the next attempt to reach a caller's listener: it appears within a few ms of
+     * SERVICE_CONNECT, so poll fast at first (libvchan-socket clients poll every 100 us), then back
+     * off to 50 ms.
+     */
+    static long retryDelayMicros(int attempt) {
+        return attempt <= 20 ? 250 : Math.min(50_000, 1000L * (attempt - 20));
     }
 
     private void accepted(Channel ch) {
