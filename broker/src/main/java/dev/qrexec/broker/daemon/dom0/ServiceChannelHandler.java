@@ -30,6 +30,8 @@ public final class ServiceChannelHandler extends ChannelInboundHandlerAdapter {
     private final Executor executor;
     private ChannelInputStream stdin;
     private ChannelOutputStream stdout;
+    /** Set on the loop before the service thread starts; read by that thread when it ends. */
+    private volatile ChannelHandlerContext context;
 
     /** {@code service} null means the service does not exist (exit 127). */
     public ServiceChannelHandler(ServiceCall call, Dom0Service service, Executor executor) {
@@ -75,8 +77,6 @@ public final class ServiceChannelHandler extends ChannelInboundHandlerAdapter {
         int exit = status;
         ctx.channel().eventLoop().execute(() -> finish(ctx, exit, false));
     }
-
-    private volatile ChannelHandlerContext context;
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
