@@ -143,6 +143,13 @@ public final class AgentSession {
         return callsInFlight.get();
     }
 
+    /** Bytes written to the agent's control channel and not yet taken by the socket (diagnostics). */
+    public long pendingControlBytes() {
+        Channel c = control;
+        io.netty.channel.ChannelOutboundBuffer out = c == null ? null : c.unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
+    }
+
     public int portsInUse() {
         return ports.inUse();
     }

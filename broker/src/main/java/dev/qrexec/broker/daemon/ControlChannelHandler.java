@@ -56,6 +56,20 @@ final class ControlChannelHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * An agent that sends triggers but does not read our answers would make the answers pile up:
+     * stop reading its requests while its outbound buffer is over the high water mark.
+     */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        boolean writable = ctx.channel().isWritable();
+        if (!writable) {
+            LOG.log(Level.WARNING, "{0} does not read its control channel; pausing its requests", session.name());
+        }
+        ctx.channel().config().setAutoRead(writable);
+        ctx.fireChannelWritabilityChanged();
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         LOG.log(Level.INFO, "control channel of {0} closed", session.name());

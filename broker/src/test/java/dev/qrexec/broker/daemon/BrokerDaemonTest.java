@@ -213,6 +213,60 @@ class BrokerDaemonTest extends DaemonTestBase {
     }
 
     @Test
+    void agentThatFloodsTriggersWithoutReadingAnswersIsPausedNotBuffered() throws Exception {
+        start(DaemonConfig.defaults(), r -> new PolicyVerdict.Deny("test"), Dom0Services.none(), QubeStarter.NONE,
+                DisposableProvider.NONE);
+        // One log line per refusal would make this test about console speed.
+        java.util.logging.Logger quiet = java.util.logging.Logger.getLogger("dev.qrexec.broker");
+        java.util.logging.Level before = quiet.getLevel();
+        quiet.setLevel(java.util.logging.Level.SEVERE);
+        FakeAgent flooder = agent("flooder", 44);
+        FakeAgent other = agent("other", 45);
+        AgentSession fs = connect(flooder);
+        connect(other);
+        // 60,000 refusals are 2.4 MB of answers: far more than the control channel may hold.
+        int total = 60_000;
+        java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+        byte[] trigger = trigger4Body("", "dom0", "SOCKET1", "test.Svc");
+        Thread writer = new Thread(() -> {
+            try {
+                while (sent.get() < total) {
+                    flooder.control().send(TRIGGER4, trigger);
+                    sent.incrementAndGet();
+                }
+            } catch (Exception e) {
+                // closed at tear-down
+            }
+        });
+        writer.setDaemon(true);
+        writer.start();
+        long[] maxPending = {0};
+        long[] last = {-1};
+        long[] stalledSince = {System.nanoTime()};
+        // Sample the broker's unsent answers until the agent is done or blocked for a second,
+        // then two seconds more, so the answers to what it did send have all been produced.
+        await().pollInterval(Duration.ofMillis(50)).atMost(Duration.ofSeconds(40)).until(() -> {
+            maxPending[0] = Math.max(maxPending[0], fs.pendingControlBytes());
+            long now = sent.get();
+            if (now != last[0]) {
+                last[0] = now;
+                stalledSince[0] = System.nanoTime();
+            }
+            return now == total || System.nanoTime() - stalledSince[0] > 1_000_000_000L;
+        });
+        long end = System.nanoTime() + 2_000_000_000L;
+        await().pollInterval(Duration.ofMillis(50)).atMost(Duration.ofSeconds(5)).until(() -> {
+            maxPending[0] = Math.max(maxPending[0], fs.pendingControlBytes());
+            return System.nanoTime() > end;
+        });
+        assertTrue(maxPending[0] < 1024 * 1024, "answers piled up: " + maxPending[0] + " bytes");
+        other.trigger("dom0", "SOCKET7", "test.Svc");
+        assertArrayEquals(fixed("SOCKET7", 32), other.control().expect(SERVICE_REFUSED).body());
+        flooder.close();
+        quiet.setLevel(before);
+    }
+
+    @Test
     void malformedAndOversizeControlFramesCloseOnlyThatQube() throws Exception {
         start(DaemonConfig.defaults(), r -> new PolicyVerdict.Deny("test"), Dom0Services.none(), QubeStarter.NONE,
                 DisposableProvider.NONE);
