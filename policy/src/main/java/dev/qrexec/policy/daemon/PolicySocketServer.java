@@ -33,7 +33,7 @@ import java.util.function.Supplier;
  *
  * <p>Pipeline of each connection: {@link ConnectionLimiter} (shared) → {@link ReadTimeoutHandler} →
  * {@link RequestLineDecoder} → {@link PolicyRequestValidator} → {@link PolicyReplyHandler} (shared).
- * One thread accepts; {@code workerThreads} event loops own the connections, and each connection's
+ * {@code workerThreads} event loops accept (one of them) and own the connections; each connection's
  * state lives on its own loop only. Evaluation runs on the event loop (see {@link PolicyReplyHandler}).
  *
  * <p>The socket is created with mode 0660 (spec 7.1) without a window where it has other modes: it
@@ -55,17 +55,15 @@ public final class PolicySocketServer implements AutoCloseable {
 
     private final Path path;
     private final DomainSocketTransport transport;
-    private final EventLoopGroup bossGroup;
-    private final EventLoopGroup workerGroup;
+    private final EventLoopGroup group;
     private final Channel serverChannel;
     private final ConnectionLimiter limiter;
 
-    private PolicySocketServer(Path path, DomainSocketTransport transport, EventLoopGroup bossGroup,
-                               EventLoopGroup workerGroup, Channel serverChannel, ConnectionLimiter limiter) {
+    private PolicySocketServer(Path path, DomainSocketTransport transport, EventLoopGroup group,
+                               Channel serverChannel, ConnectionLimiter limiter) {
         this.path = path;
         this.transport = transport;
-        this.bossGroup = bossGroup;
-        this.workerGroup = workerGroup;
+        this.group = group;
         this.serverChannel = serverChannel;
         this.limiter = limiter;
     }
@@ -107,8 +105,7 @@ public final class PolicySocketServer implements AutoCloseable {
     @Override
     public void close() {
         serverChannel.close().syncUninterruptibly();
-        bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-        workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         try {
             if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)
                     && Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
@@ -216,8 +213,8 @@ public final class PolicySocketServer implements AutoCloseable {
                         + " bytes, the limit of sockaddr_un is " + MAX_SOCKET_PATH_BYTES);
             }
             DomainSocketTransport chosen = transport != null ? transport : DomainSocketTransport.best();
-            EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1,
-                    new DefaultThreadFactory("qrexec-policy-accept", true), chosen.ioHandlerFactory());
+            // One group accepts and serves: a connection accepted on a loop that also serves it needs no
+            // hand-off between threads, which matters at one connection per request.
             EventLoopGroup workers = new MultiThreadIoEventLoopGroup(workerThreads,
                     new DefaultThreadFactory("qrexec-policy-io", true), chosen.ioHandlerFactory());
             ConnectionLimiter limiter = new ConnectionLimiter(maxConnections);
@@ -226,7 +223,7 @@ public final class PolicySocketServer implements AutoCloseable {
             int lineLimit = maxLineLength;
             try {
                 ServerBootstrap bootstrap = new ServerBootstrap()
-                        .group(boss, workers)
+                        .group(workers)
                         .channel(chosen.serverChannelClass())
                         .option(ChannelOption.SO_BACKLOG, 1024);
                 if (chosen.supportsHalfClosure()) {
@@ -257,20 +254,17 @@ public final class PolicySocketServer implements AutoCloseable {
                     throw e;
                 }
                 LOG.log(Level.INFO, "policy.sock: serving {0} ({1}, {2} worker threads)", socket, chosen, workerThreads);
-                return new PolicySocketServer(socket, chosen, boss, workers, channel, limiter);
+                return new PolicySocketServer(socket, chosen, workers, channel, limiter);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
                 workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
                 throw new IOException("interrupted while binding " + socket, e);
             } catch (IOException | RuntimeException e) {
-                boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
                 workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
                 throw e instanceof IOException io ? io
                         : new IOException("cannot serve " + socket + ": " + e.getMessage(), e);
             } catch (Exception e) {
                 // Netty's sync() rethrows checked bind failures (e.g. Errors.NativeIoException) unchecked-ly.
-                boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
                 workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
                 throw new IOException("cannot serve " + socket + ": " + e.getMessage(), e);
             }

@@ -49,7 +49,7 @@ public final class Evaluator {
         }
         TokenKind kind = token.kind();
         if (kind == TokenKind.LITERAL && !system.contains(target)) {
-            LOG.log(Level.WARNING, "qrexec: target {0} does not exist, using @default instead", target);
+            LOG.log(Level.DEBUG, "qrexec: target {0} does not exist, using @default instead", target);
             target = "@default";
             kind = TokenKind.DEFAULT;
         } else if (kind == TokenKind.DISPVM_TEMPLATE) {
@@ -196,7 +196,7 @@ public final class Evaluator {
                 defaultTarget = dt.text();
             }
             if (defaultTarget != null && !targets.contains(defaultTarget)) {
-                LOG.log(Level.WARNING, "policy define default_target={0} at {1} but it is not among allowed targets {2}",
+                LOG.log(Level.DEBUG, "policy define default_target={0} at {1} but it is not among allowed targets {2}",
                         defaultTarget, rule.location(), targets);
                 defaultTarget = null;
             }
