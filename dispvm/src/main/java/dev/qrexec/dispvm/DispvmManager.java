@@ -68,6 +68,7 @@ public final class DispvmManager implements Disposables, AutoCloseable {
     private final ScheduledExecutorService eventExecutor;
     private final AutoCloseable subscription;
     private final AdminOperations admin;
+    private volatile boolean closed;
 
     private DispvmManager(Builder b) {
         this.hypervisor = b.hypervisor;
@@ -164,6 +165,9 @@ public final class DispvmManager implements Disposables, AutoCloseable {
     @Override
     public CompletableFuture<Disposable> obtain(String dvmTemplate, String caller) {
         long t0 = System.nanoTime();
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("disposable manager is closed"));
+        }
         RegistryState s = registry.snapshot();
         if (!s.isDispvmTemplate(dvmTemplate)) {
             return CompletableFuture.failedFuture(new RegistryException.InvalidValue("'" + dvmTemplate
@@ -177,7 +181,7 @@ public final class DispvmManager implements Disposables, AutoCloseable {
         if (claimed.isPresent()) {
             PreloadHandle h = claimed.get();
             Duration wait = Duration.ofMillis((long) (qrexecTimeout.toMillis() * timings.claimWaitFactor()));
-            engine.deliver(h, wait).whenCompleteAsync((v, e) -> {
+            engine.deliver(h, wait, caller).whenCompleteAsync((v, e) -> {
                 if (e == null) {
                     finishDelivery(h.name(), dvmTemplate, caller, true, t0, out);
                 } else {
@@ -213,7 +217,9 @@ public final class DispvmManager implements Disposables, AutoCloseable {
             registry.update(s -> {
                 c[0] = Mutations.createDisposable(s, template, Optional.empty(), System.currentTimeMillis(),
                         java.util.Map.of());
-                return c[0].state();
+                Qube q = c[0].state().get(c[0].name()).withTag("created-by-" + caller)
+                        .withTag("disp-created-by-" + caller);
+                return c[0].state().with(q);
             }).awaitDurable();
             name = c[0].name();
         } catch (RuntimeException e) {
@@ -239,22 +245,22 @@ public final class DispvmManager implements Disposables, AutoCloseable {
 
     private void finishDelivery(String name, String template, String caller, boolean preloaded, long t0,
                                 CompletableFuture<Disposable> out) {
-        try {
-            RegistryState s = registry.update(st -> st.find(name).map(q -> st.with(q.withTag("created-by-" + caller)
-                    .withTag("disp-created-by-" + caller))).orElse(st)).awaitDurable();
-            Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            Qube q = s.get(name);
-            events.publish(DispvmEvent.of(DispvmEvent.Kind.DISPOSABLE_DELIVERED, name, template,
-                    (preloaded ? "preloaded" : "cold") + " for " + caller + " in " + took.toMillis() + " ms"));
-            out.complete(new Disposable(name, q.domainId(), template, caller, preloaded, took));
-        } catch (RuntimeException e) {
-            cleaner.cleanup(name, "delivery failed", null, timings.killGrace(), true)
-                    .whenComplete((x, e2) -> out.completeExceptionally(e));
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        Optional<Qube> q = registry.snapshot().find(name);
+        if (q.isEmpty()) {
+            out.completeExceptionally(new RegistryException.NoSuchQube(name + " vanished before delivery"));
+            return;
         }
+        events.publish(DispvmEvent.of(DispvmEvent.Kind.DISPOSABLE_DELIVERED, name, template,
+                (preloaded ? "preloaded" : "cold") + " for " + caller + " in " + took.toMillis() + " ms"));
+        out.complete(new Disposable(name, q.get().domainId(), template, caller, preloaded, took));
     }
 
     @Override
     public CompletableFuture<Void> release(String disposable) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("disposable manager is closed"));
+        }
         Optional<Qube> q = registry.snapshot().find(disposable);
         if (q.isEmpty() || q.get().klass() != QubeClass.DISP_VM) {
             return CompletableFuture.failedFuture(new RegistryException.InvalidValue(disposable + " is not a disposable"));
@@ -296,6 +302,20 @@ public final class DispvmManager implements Disposables, AutoCloseable {
     @Override
     public AutoCloseable subscribe(Consumer<DispvmEvent> listener) {
         return events.subscribe(listener);
+    }
+
+    /** Host about to sleep (Qubes' internal.SuspendPre): trims every queue to 0. */
+    public void hostSuspending() {
+        RegistryState s = registry.snapshot();
+        s.qubes().keySet().stream().filter(s::isDispvmTemplate)
+                .forEach(t -> engine.trim(t, 0, "host suspend"));
+    }
+
+    /** Host woke up (internal.SuspendPost): refills every preload-enabled template. */
+    public void hostResumed() {
+        RegistryState s = registry.snapshot();
+        s.qubes().keySet().stream().filter(t -> PreloadSettings.effectiveMax(s, t) > 0)
+                .forEach(t -> engine.scheduleRefill(t, "host resumed", Duration.ZERO));
     }
 
     // ------------------------------------------------------------- hypervisor events
@@ -347,6 +367,7 @@ public final class DispvmManager implements Disposables, AutoCloseable {
     /** Stops the manager's threads and flushes the store. Does not stop qubes (a restart finds them). */
     @Override
     public void close() {
+        closed = true;
         try {
             subscription.close();
         } catch (Exception e) {

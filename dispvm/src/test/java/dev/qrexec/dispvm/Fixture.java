@@ -89,15 +89,26 @@ final class Fixture implements AutoCloseable {
         return events.stream().filter(e -> e.kind() == kind && e.qube().equals(qube)).count();
     }
 
-    /** Disposables in the registry, and qubes the backend has defined, that are not in {@code expected}. */
+    /** Waits until the registry's disposables are exactly {@code expected} and the backend defines no others. */
     void awaitNoLeaks(java.util.Set<String> expected) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            var s = manager.snapshot();
-            var disp = s.qubes().values().stream().filter(q -> q.klass() == QubeClass.DISP_VM)
-                    .map(q -> q.name()).collect(java.util.stream.Collectors.toSet());
-            var defined = new java.util.HashSet<>(sim.list());
-            return disp.equals(expected) && expected.containsAll(defined);
-        });
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> leaks(expected).isEmpty());
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("leaks: " + leaks(expected) + "; handles " + manager.engine().handles(), e);
+        }
+    }
+
+    private String leaks(java.util.Set<String> expected) {
+        var s = manager.snapshot();
+        var disp = s.qubes().values().stream().filter(q -> q.klass() == QubeClass.DISP_VM)
+                .map(q -> q.name()).collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
+        var defined = new java.util.TreeSet<>(sim.list());
+        defined.removeAll(expected);
+        if (disp.equals(expected) && defined.isEmpty()) {
+            return "";
+        }
+        return "registry disposables " + disp + " (expected " + expected + "), unexpected in backend " + defined
+                + ", queue " + s.preloadList("dvm");
     }
 
     @Override

@@ -225,6 +225,31 @@ class PreloadTest {
         f.awaitReady("dvm2", 1);
     }
 
+    @Test
+    void hostSuspendTrimsEveryQueueAndResumeRefills() {
+        f.admin().setFeature("dvm", Features.PRELOAD_DISPVM_MAX, "2");
+        f.awaitReady("dvm", 2);
+        f.manager.hostSuspending();
+        assertTrue(f.queue("dvm").isEmpty());
+        f.awaitNoLeaks(Set.of());
+        f.manager.hostResumed();
+        f.awaitReady("dvm", 2);
+    }
+
+    @Test
+    void aPreloadIsBalloonedToItsPreferredMemoryBeforeThePause() throws Exception {
+        f.close();
+        f = new Fixture(dir.resolve("b"), dev.qrexec.xen.sim.SimHypervisor.builder()
+                .balloonRate(8000L << 20).memoryStep(Duration.ofMillis(10)).build(),
+                b -> b.memoryReleaser(dev.qrexec.dispvm.spi.MemoryReleaser.fixed(300L << 20))).withTemplates();
+        f.admin().setProperty("dvm", "memory", "2000");
+        f.admin().setFeature("dvm", Features.PRELOAD_DISPVM_MAX, "1");
+        f.awaitReady("dvm", 1);
+        var mem = f.sim.memory(f.queue("dvm").get(0));
+        assertEquals(390L << 20, mem.targetBytes());
+        assertTrue(mem.currentBytes() <= (long) ((390L << 20) * 1.1), "current " + (mem.currentBytes() >> 20) + " MiB");
+    }
+
     private int dispids() {
         return (int) f.manager.snapshot().qubes().values().stream()
                 .filter(q -> q.properties().containsKey("dispid")).count()

@@ -292,7 +292,7 @@ public final class PreloadEngine {
         if (!h.advance(from, to) && h.stage() != PreloadStage.CLAIMED) {
             return CompletableFuture.failedFuture(new CancellationException(h.name() + " is " + h.stage()));
         }
-        return h.track(work.get());
+        return h.run(work);
     }
 
     /** {@code wait} or the claim, whichever comes first; a failed wait still fails if not claimed. */
@@ -401,7 +401,7 @@ public final class PreloadEngine {
                 next = next.with(next.get(chosen[0]).withFeature(Features.PRELOAD_IN_PROGRESS, "1"));
             }
             return next;
-        });
+        }, false);   // the use step persists it; lost in a crash, the preload is just ready again
         for (String n : outdated) {
             discard(n, "outdated at request", timings.cleanupDelay());
         }
@@ -418,7 +418,7 @@ public final class PreloadEngine {
      * unpauses it, and performs the use step. Fails when the preload cannot be delivered; the caller
      * then cold-starts a disposable.
      */
-    public CompletableFuture<Void> deliver(PreloadHandle h, Duration wait) {
+    public CompletableFuture<Void> deliver(PreloadHandle h, Duration wait, String caller) {
         return h.complete()
                 .orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS)
                 .thenComposeAsync(v -> {
@@ -432,7 +432,7 @@ public final class PreloadEngine {
                     }
                     return CompletableFuture.failedFuture(new IllegalStateException(h.name() + " is " + st));
                 }, executor)
-                .thenComposeAsync(v -> use(h, true), executor)
+                .thenComposeAsync(v -> use(h, true, caller), executor)
                 .whenCompleteAsync((v, e) -> {
                     if (e != null) {
                         Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
@@ -444,8 +444,11 @@ public final class PreloadEngine {
                 }, executor);
     }
 
-    /** The use step (spec 2.6): an ordinary disposable from now on; refill per the delay rule. */
-    private CompletableFuture<Void> use(PreloadHandle h, boolean requested) {
+    /**
+     * The use step (spec 2.6): an ordinary disposable from now on; refill per the delay rule. For a
+     * caller, the {@code created-by-} tags are written in the same change: one store write per use.
+     */
+    private CompletableFuture<Void> use(PreloadHandle h, boolean requested, String caller) {
         if (requested ? !h.advance(PreloadStage.CLAIMED, PreloadStage.USED) : h.stage() != PreloadStage.USED) {
             return CompletableFuture.failedFuture(new CancellationException(h.name() + " is " + h.stage()));
         }
@@ -464,6 +467,9 @@ public final class PreloadEngine {
             }
             n = requested ? n.withoutFeature(Features.PRELOAD_IN_PROGRESS) : n.withFeature(Features.PRELOAD_IN_PROGRESS, "");
             n = n.withFeature(Features.PRELOAD_COMPLETED, "1");
+            if (caller != null) {
+                n = n.withTag("created-by-" + caller).withTag("disp-created-by-" + caller);
+            }
             next = next.with(n);
             List<String> list = new ArrayList<>(next.preloadList(template));
             if (list.remove(h.name())) {
@@ -473,11 +479,13 @@ public final class PreloadEngine {
         });
         RegistryState after = c.after();
         double d = PreloadSettings.delaySeconds(after, template);
-        if (!(d < 0 && !after.preloadList(template).isEmpty())) {
-            scheduleRefill(template, requested ? "preload used" : "preload used without a request",
-                    PreloadSettings.toDuration(d));
-        }
-        return c.durable();
+        // The refill starts once the use is on disk, so its writes do not delay the caller's.
+        return c.durable().whenComplete((v, e) -> {
+            if (!(d < 0 && !registry.snapshot().preloadList(template).isEmpty())) {
+                scheduleRefill(template, requested ? "preload used" : "preload used without a request",
+                        PreloadSettings.toDuration(d));
+            }
+        });
     }
 
     // ---------------------------------------------------------------- discard, events, recovery
@@ -532,7 +540,7 @@ public final class PreloadEngine {
                 if (h != null && !h.unpausingForCaller() && h.advance(PreloadStage.READY, PreloadStage.USED)) {
                     LOG.log(System.Logger.Level.WARNING, "preload {0} was unpaused without a request: now used", e.qube());
                     events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_USED_UNREQUESTED, e.qube(), h.template(), ""));
-                    use(h, false);
+                    use(h, false, null);
                 }
             }
             case DIED, HALTED -> {

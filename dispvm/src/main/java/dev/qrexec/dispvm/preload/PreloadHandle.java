@@ -108,12 +108,30 @@ public final class PreloadHandle {
     }
 
     /**
-     * Records the operation in flight and returns a view of it that a discard cancels, so the chain
-     * stops at once while the operation itself is left to finish (and then cleaned up).
+     * Runs {@code work} (a hypervisor call) as the operation in flight, unless the preload is discarded,
+     * and returns a view of it that a discard cancels: the chain stops at once while the operation
+     * itself is left to finish, and a cleanup waits for it before killing.
+     *
+     * <p>The placeholder is published before the discard check, and {@link #discard} sets the stage
+     * before reading it: whichever runs second sees the other, so a cleanup never misses a define
+     * or start that is about to begin.
      */
-    <T> CompletableFuture<T> track(CompletableFuture<T> op) {
+    <T> CompletableFuture<T> run(java.util.function.Supplier<CompletableFuture<T>> work) {
+        CompletableFuture<Void> placeholder = new CompletableFuture<>();
+        operation.set(placeholder);
+        if (isDiscarded()) {
+            placeholder.complete(null);
+            return CompletableFuture.failedFuture(new java.util.concurrent.CancellationException(name + " discarded"));
+        }
+        CompletableFuture<T> op;
+        try {
+            op = work.get();
+        } catch (RuntimeException e) {
+            placeholder.complete(null);
+            return CompletableFuture.failedFuture(e);
+        }
+        op.whenComplete((v, e) -> placeholder.complete(null));
         CompletableFuture<T> view = op.thenApply(x -> x);
-        operation.set(op);
         step.set(view);
         if (isDiscarded()) {
             view.cancel(false);

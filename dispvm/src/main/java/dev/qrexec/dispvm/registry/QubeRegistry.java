@@ -72,6 +72,16 @@ public final class QubeRegistry {
      * same instance for "no change"); it may throw {@link RegistryException} to refuse.
      */
     public Commit update(UnaryOperator<RegistryState> change) {
+        return update(change, true);
+    }
+
+    /**
+     * Like {@link #update(UnaryOperator)}; with {@code persistNow} false the change is not written by
+     * itself but with the next persisted change (every write stores the whole latest state). For
+     * changes whose loss in a crash is harmless, such as a claim: after a restart the claimed preload
+     * is simply ready again. Its {@link Commit#durable()} is already complete and promises nothing.
+     */
+    public Commit update(UnaryOperator<RegistryState> change, boolean persistNow) {
         RegistryState before;
         RegistryState after;
         lock.lock();
@@ -87,7 +97,7 @@ public final class QubeRegistry {
         } finally {
             lock.unlock();
         }
-        CompletableFuture<Void> durable = writer == null ? CompletableFuture.completedFuture(null)
+        CompletableFuture<Void> durable = writer == null || !persistNow ? CompletableFuture.completedFuture(null)
                 : writer.persist(after);
         Commit commit = new Commit(before, after, durable);
         for (Consumer<Commit> l : listeners) {

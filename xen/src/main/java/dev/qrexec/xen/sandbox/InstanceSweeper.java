@@ -102,6 +102,6 @@ final class InstanceSweeper {
                 init.onExit().thenApply(exited -> UNKNOWN_STATUS));
         qube.state = cgroups.isFreezeRequested(qube.name()) ? QubeState.PAUSED : QubeState.RUNNING;
         LOG.log(System.Logger.Level.INFO, "adopted {0} ({1}, init pid {2})", qube.name(),
-                qube.state.name().toLowerCase(java.util.Locale.ROOT), run.initPid());
+                qube.state.name().toLowerCase(java.util.Locale.ROOT), Long.toString(run.initPid()));
     }
 }

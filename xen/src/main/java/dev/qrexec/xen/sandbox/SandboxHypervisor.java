@@ -22,7 +22,6 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -54,9 +53,9 @@ public final class SandboxHypervisor implements Hypervisor {
     private final EventDispatcher events;
     private final ThreadPoolExecutor workers;
     private final ConcurrentMap<String, SandboxQube> qubes = new ConcurrentHashMap<>();
-    /** Guards the check-and-reserve of host memory at start, and name/domain id uniqueness at define. */
+    /** Guards name and domain id uniqueness at define. */
     private final Object admission = new Object();
-    private final long hostMemoryBytes;
+    private final MemoryLedger ledger;
     private final StartProbe startProbe;
     private volatile boolean closed;
 
@@ -76,7 +75,7 @@ public final class SandboxHypervisor implements Hypervisor {
         this.store = new QubeStateStore(config.stateDir());
         this.launcher = new SandboxLauncher(setpriv, bwrap, cgroupDriver);
         this.janitor = new QubeJanitor(cgroups, store, config.killTimeout());
-        this.hostMemoryBytes = hostMemoryBytes;
+        this.ledger = new MemoryLedger(hostMemoryBytes, qubes.values());
         Files.createDirectories(store.root());
         for (SandboxQube qube : new InstanceSweeper(store, cgroupDriver, janitor, this::hostUid).sweep()) {
             qubes.put(qube.name(), qube);
@@ -236,7 +235,7 @@ public final class SandboxHypervisor implements Hypervisor {
 
     private CompletableFuture<Void> doStart(SandboxQube qube) {
         requireState(qube, "start", QubeState.HALTED);
-        admit(qube);
+        ledger.admit(qube);
         QubeSpec spec = qube.spec;
         try {
             store.writeRun(spec.name(), new QubeStateStore.RunRecord(QubeStateStore.Phase.STARTING, 0, 0));
@@ -263,19 +262,6 @@ public final class SandboxHypervisor implements Hypervisor {
             cleanUpQuietly(qube);
             qube.state = QubeState.HALTED;
             throw e instanceof HypervisorException he ? he : failed(qube, "start", e);
-        }
-    }
-
-    /** Reserves the qube's initial memory, or fails; sets STARTING. */
-    private void admit(SandboxQube qube) {
-        long asked = qube.spec.memoryMiB() << 20;
-        synchronized (admission) {
-            long free = freeBytes();
-            if (asked > free) {
-                throw new HypervisorException.InsufficientMemory(qube.spec.memoryMiB(), free >> 20);
-            }
-            qube.targetBytes = asked;
-            qube.state = QubeState.STARTING;
         }
     }
 
@@ -352,31 +338,14 @@ public final class SandboxHypervisor implements Hypervisor {
     /** Lane-only: kills what remains, cleans up, HALTED. On failure the qube stays STOPPING (kill retries). */
     private void finishStop(SandboxQube qube, String reason) {
         try {
-            janitor.cleanUp(qube.spec, qube.hostUid, launcherPid(qube));
-            awaitExit(qube.running);
+            janitor.cleanUp(qube.spec, qube.hostUid, QubeExits.launcherPidIfChild(qube));
+            QubeExits.awaitReaped(qube.running, config.killTimeout());
         } catch (IOException e) {
             throw failed(qube, "stop", e);
         }
         qube.running = null;
         qube.state = QubeState.HALTED;
         publish(qube, LifecycleEvent.Kind.HALTED, reason);
-    }
-
-    /** Waits until the killed launcher is reaped, so HALTED means no process of the qube is left. */
-    private void awaitExit(SandboxQube.Running running) throws IOException {
-        if (running == null) {
-            return;
-        }
-        try {
-            running.exit().get(config.killTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new IOException("launcher pid " + running.launcherPid() + " not reaped after kill", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            LOG.log(System.Logger.Level.DEBUG, "exit of launcher " + running.launcherPid(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while waiting for launcher " + running.launcherPid(), e);
-        }
     }
 
     /** Watches the init of a running qube; its unasked exit becomes a DIED event. */
@@ -401,28 +370,12 @@ public final class SandboxHypervisor implements Hypervisor {
             return; // a shutdown or kill already took care of it
         }
         qube.state = QubeState.CRASHED;
-        String reason = deathReason(qube, status);
+        String reason = QubeExits.deathReason(cgroupDriver, qube, status);
         LOG.log(System.Logger.Level.INFO, "qube {0} died: {1}", qube.name(), reason);
         cleanUpQuietly(qube);
         qube.running = null;
         qube.state = QubeState.HALTED;
         publish(qube, LifecycleEvent.Kind.DIED, reason);
-    }
-
-    private String deathReason(SandboxQube qube, Integer status) {
-        long oomKills = 0;
-        try {
-            oomKills = cgroupDriver.exists(qube.name()) ? cgroupDriver.oomKills(qube.name()) : 0;
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "cannot read OOM count of " + qube.name(), e);
-        }
-        if (oomKills > 0) {
-            return "out of memory (" + oomKills + " task(s) killed at " + qube.spec.maxMemoryMiB() + " MiB)";
-        }
-        if (status == null || status == InstanceSweeper.UNKNOWN_STATUS) {
-            return "init exited (status unknown: adopted after a daemon restart)";
-        }
-        return "init exited with status " + status;
     }
 
     // ---- memory --------------------------------------------------------------------------------
@@ -473,17 +426,7 @@ public final class SandboxHypervisor implements Hypervisor {
     /** Total: configured or MemTotal; free: total minus the targets of every qube that is not halted. */
     @Override
     public HostMemory hostMemory() {
-        return new HostMemory(hostMemoryBytes, freeBytes());
-    }
-
-    private long freeBytes() {
-        long committed = 0;
-        for (SandboxQube qube : qubes.values()) {
-            if (qube.state != QubeState.HALTED) {
-                committed += qube.targetBytes;
-            }
-        }
-        return Math.max(0, hostMemoryBytes - committed);
+        return ledger.hostMemory();
     }
 
     // ---- events and closing ----------------------------------------------------------------------
@@ -535,27 +478,11 @@ public final class SandboxHypervisor implements Hypervisor {
             return op.apply(qube);
         };
         try {
-            return unwrap(qube.lane.submit(supplier, workers));
+            return LaneFutures.unwrap(qube.lane.submit(supplier, workers));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(new HypervisorException.OperationFailed(
                     "sandbox backend '" + config.instance() + "' is overloaded: " + e, e));
         }
-    }
-
-    /** Completes with the HypervisorException itself rather than a CompletionException around it. */
-    private static <T> CompletableFuture<T> unwrap(CompletableFuture<T> future) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        future.whenComplete((value, failure) -> {
-            if (failure == null) {
-                result.complete(value);
-            } else {
-                Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                        ? failure.getCause() : failure;
-                result.completeExceptionally(cause instanceof HypervisorException ? cause
-                        : new HypervisorException.OperationFailed(cause.toString(), cause));
-            }
-        });
-        return result;
     }
 
     private <T> CompletableFuture<T> closedFuture() {
@@ -578,20 +505,9 @@ public final class SandboxHypervisor implements Hypervisor {
                 + cause.getMessage(), cause);
     }
 
-    /** The launcher's pid if it is our child (not for a qube adopted after a restart), else 0. */
-    private static long launcherPid(SandboxQube qube) {
-        SandboxQube.Running running = qube.running;
-        if (running == null) {
-            return 0;
-        }
-        return ProcessHandle.of(running.launcherPid()).flatMap(ProcessHandle::parent)
-                .filter(parent -> parent.pid() == ProcessHandle.current().pid())
-                .map(parent -> running.launcherPid()).orElse(0L);
-    }
-
     private void cleanUpQuietly(SandboxQube qube) {
         try {
-            janitor.cleanUp(qube.spec, qube.hostUid, launcherPid(qube));
+            janitor.cleanUp(qube.spec, qube.hostUid, QubeExits.launcherPidIfChild(qube));
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "cleanup of " + qube.name() + " failed; the next start-up sweep"
                     + " of instance " + config.instance() + " retries it", e);

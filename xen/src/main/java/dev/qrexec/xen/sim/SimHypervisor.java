@@ -44,39 +44,36 @@ public final class SimHypervisor implements Hypervisor {
     private final String instanceName;
     private final SimScheduler scheduler;
     private final boolean ownsScheduler;
-    private final long hostBytes;
     private final Duration bootLatency;
     private final Duration pauseLatency;
     private final Duration unpauseLatency;
     private final Duration shutdownLatency;
     private final Duration killLatency;
-    private final long balloonRate;
-    private final Duration memoryStep;
     private final int maxQueuedOperations;
     private final SimFaults faults;
+    private final SimMemory memoryAccount;
     private final ConcurrentHashMap<String, SimQube> qubes = new ConcurrentHashMap<>();
     private final CopyOnWriteArrayList<Consumer<LifecycleEvent>> listeners = new CopyOnWriteArrayList<>();
 
     // Written by the sim thread only.
-    private volatile long usedBytes;
     private volatile boolean closed;
     private volatile long startsSoFar;
-    private SimScheduler.Cancellable memoryTicker;
 
     SimHypervisor(SimHypervisorBuilder b) {
         this.instanceName = b.instanceName == null ? "sim" : b.instanceName;
         this.ownsScheduler = b.scheduler == null;
         this.scheduler = ownsScheduler ? new RealTimeScheduler("qrexec-sim-" + instanceName) : b.scheduler;
-        this.hostBytes = b.hostBytes();
         this.bootLatency = orZero(b.bootLatency);
         this.pauseLatency = orZero(b.pauseLatency);
         this.unpauseLatency = orZero(b.unpauseLatency);
         this.shutdownLatency = orZero(b.shutdownLatency);
         this.killLatency = orZero(b.killLatency);
-        this.balloonRate = b.balloonBytesPerSecond == null ? 512 * SimQube.MIB : b.balloonBytesPerSecond;
-        this.memoryStep = b.memoryStep == null ? Duration.ofMillis(100) : b.memoryStep;
         this.maxQueuedOperations = b.maxQueuedOperations == null ? 16 : b.maxQueuedOperations;
         this.faults = new SimFaults(() -> startsSoFar);
+        this.memoryAccount = new SimMemory(b.hostBytes(),
+                b.balloonBytesPerSecond == null ? 512 * SimQube.MIB : b.balloonBytesPerSecond,
+                b.memoryStep == null ? Duration.ofMillis(100) : b.memoryStep,
+                scheduler, faults, qubes::values);
     }
 
     public static SimHypervisorBuilder builder() {
@@ -134,25 +131,17 @@ public final class SimHypervisor implements Hypervisor {
                 throw new HypervisorException.InvalidState(name, "start", qube.state());
             }
             long startNumber = ++startsSoFar;
-            long need = qube.initialBytes();
-            long free = hostBytes - usedBytes;
-            if (need > free) {
-                throw new HypervisorException.InsufficientMemory(need / SimQube.MIB, free / SimQube.MIB);
-            }
+            memoryAccount.reserveInitial(qube);
             boolean fail = faults.consumeStartFailure(startNumber, name);
             boolean hang = faults.consumeHang(name);
             qube.state(QubeState.STARTING);
-            qube.currentBytes = need;
-            qube.targetBytes = need;
-            usedBytes += need;
-            qube.publishMemory();
             if (hang) {
                 LOG.log(Level.DEBUG, "sim: start of {0} hangs (injected)", name);
                 return;
             }
             op.timer = scheduler.schedule(faults.bootLatency(name).orElse(bootLatency), () -> {
                 if (fail) {
-                    releaseMemory(qube);
+                    memoryAccount.release(qube);
                     qube.state(QubeState.HALTED);
                     finish(qube, op, new HypervisorException.OperationFailed(
                             "start of '" + name + "' failed: injected fault (start #" + startNumber + ")"));
@@ -187,7 +176,7 @@ public final class SimHypervisor implements Hypervisor {
                 qube.state(QubeState.RUNNING);
                 emit(qube, LifecycleEvent.Kind.UNPAUSED, "");
                 finish(qube, op, null);
-                ensureMemoryTicking();
+                memoryAccount.wake();
             });
         });
     }
@@ -292,9 +281,7 @@ public final class SimHypervisor implements Hypervisor {
             if (qube.state() == QubeState.HALTED || qube.state() == QubeState.CRASHED) {
                 throw new HypervisorException.InvalidState(name, "set the memory target of", qube.state());
             }
-            qube.targetBytes = targetBytes;
-            qube.publishMemory();
-            ensureMemoryTicking();
+            memoryAccount.target(qube, targetBytes);
             future.complete(null);
         });
         return future;
@@ -307,7 +294,7 @@ public final class SimHypervisor implements Hypervisor {
 
     @Override
     public HostMemory hostMemory() {
-        return new HostMemory(hostBytes, hostBytes - usedBytes);
+        return memoryAccount.host();
     }
 
     @Override
@@ -338,6 +325,7 @@ public final class SimHypervisor implements Hypervisor {
                     qube.waiting.clear();
                     qube.cancelDeath();
                 }
+                memoryAccount.stop();
             });
         } catch (RuntimeException e) {
             LOG.log(Level.DEBUG, "sim: scheduler already stopped at close", e);
@@ -349,8 +337,9 @@ public final class SimHypervisor implements Hypervisor {
 
     @Override
     public String toString() {
+        HostMemory host = memoryAccount.host();
         return "SimHypervisor[" + instanceName + ", " + qubes.size() + " qubes, "
-                + (hostBytes - usedBytes) / SimQube.MIB + " of " + hostBytes / SimQube.MIB + " MiB free]";
+                + host.freeBytes() / SimQube.MIB + " of " + host.totalBytes() / SimQube.MIB + " MiB free]";
     }
 
     // ---------------------------------------------------------------- sim thread only below
@@ -470,7 +459,7 @@ public final class SimHypervisor implements Hypervisor {
             qube.current.cancelTimer();
             qube.current = null;
         }
-        releaseMemory(qube);
+        memoryAccount.release(qube);
         qube.state(QubeState.HALTED);
         qube.stopKind = SimQube.StopKind.NONE;
         if (reason != null) {
@@ -480,49 +469,6 @@ public final class SimHypervisor implements Hypervisor {
         qube.haltWaiters.clear();
         waiters.forEach(f -> f.complete(null));
         runNext(qube);
-    }
-
-    private void releaseMemory(SimQube qube) {
-        usedBytes -= qube.currentBytes;
-        qube.currentBytes = 0;
-        qube.targetBytes = qube.initialBytes();
-        qube.publishMemory();
-        ensureMemoryTicking(); // a qube waiting to grow may now fit
-    }
-
-    private void ensureMemoryTicking() {
-        if (memoryTicker == null && !closed) {
-            memoryTicker = scheduler.schedule(memoryStep, this::memoryTick);
-        }
-    }
-
-    /** Moves every running qube one step toward its target; stops once nothing moves. */
-    private void memoryTick() {
-        memoryTicker = null;
-        boolean moved = false;
-        for (SimQube qube : qubes.values()) {
-            if (qube.state() != QubeState.RUNNING || qube.currentBytes == qube.targetBytes
-                    || faults.ignoresMemoryTargets(qube.name())) {
-                continue;
-            }
-            long rate = faults.balloonRateOr(qube.name(), balloonRate);
-            long step = Math.max(1, (long) (rate * (memoryStep.toNanos() / 1e9)));
-            long delta;
-            if (qube.currentBytes > qube.targetBytes) {
-                delta = -Math.min(step, qube.currentBytes - qube.targetBytes);
-            } else {
-                delta = Math.min(step, Math.min(qube.targetBytes - qube.currentBytes, hostBytes - usedBytes));
-            }
-            if (delta != 0) {
-                qube.currentBytes += delta;
-                usedBytes += delta;
-                qube.publishMemory();
-                moved = true;
-            }
-        }
-        if (moved) {
-            ensureMemoryTicking();
-        }
     }
 
     private void emit(SimQube qube, LifecycleEvent.Kind kind, String reason) {

@@ -17,7 +17,7 @@ public final class CgroupActions {
     private static final long POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
     /** How long the spared parent gets to exit by itself once its children are dead. */
     private static final Duration PARENT_GRACE = Duration.ofMillis(500);
-    private static final long MAX_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    private static final long MAX_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final CgroupDriver driver;
 
