@@ -248,6 +248,11 @@ public final class SandboxHypervisor implements Hypervisor {
             SandboxLauncher.Launched launched = launcher.launch(spec, qube.hostUid, privateDir,
                     store.consoleLog(spec.name()), config.startTimeout());
             startProbe.reached(spec.name(), "launched");
+            if (qube.killRequested) {
+                launched.launcher().destroyForcibly(); // the kill's signal may have preceded the launch
+                throw new HypervisorException.OperationFailed("start of qube '" + spec.name()
+                        + "' interrupted: the qube was killed");
+            }
             ProcessHandle init = launched.init() != null ? launched.init() : launched.launcher().toHandle();
             store.writeRun(spec.name(), new QubeStateStore.RunRecord(QubeStateStore.Phase.RUNNING,
                     launched.launcher().pid(), init.pid()));
@@ -259,8 +264,15 @@ public final class SandboxHypervisor implements Hypervisor {
             watch(qube, running);
             return CompletableFuture.completedFuture(null);
         } catch (IOException | RuntimeException e) {
+            boolean killed = qube.killRequested;
             cleanUpQuietly(qube);
+            qube.killRequested = false;
             qube.state = QubeState.HALTED;
+            if (killed) {
+                publish(qube, LifecycleEvent.Kind.HALTED, "killed while starting");
+                throw new HypervisorException.OperationFailed("start of qube '" + spec.name()
+                        + "' interrupted: the qube was killed", e);
+            }
             throw e instanceof HypervisorException he ? he : failed(qube, "start", e);
         }
     }
@@ -325,14 +337,40 @@ public final class SandboxHypervisor implements Hypervisor {
         });
     }
 
+    /**
+     * Kills at once: a kill does not wait behind a start or a shutdown in flight. It marks the qube
+     * and SIGKILLs its sandbox now; the in-flight operation then ends as a kill (a start fails with
+     * "interrupted: the qube was killed", a shutdown halts with reason "killed"), and this future
+     * completes once the qube is halted.
+     */
     @Override
     public CompletableFuture<Void> kill(String name) {
+        SandboxQube known = qubes.get(name);
+        boolean interrupts = known != null && !closed
+                && (known.state == QubeState.STARTING || known.state == QubeState.STOPPING);
+        if (interrupts) {
+            known.killRequested = true;
+            workers.execute(() -> killNow(known));
+        }
         return onLane(name, qube -> {
+            if (interrupts && qube.state == QubeState.HALTED) {
+                return CompletableFuture.completedFuture(null); // the interrupted operation halted it
+            }
             requireState(qube, "kill", QubeState.RUNNING, QubeState.PAUSED, QubeState.STOPPING);
             qube.state = QubeState.STOPPING;
             finishStop(qube, "killed");
             return CompletableFuture.completedFuture(null);
         });
+    }
+
+    /** Off the lane: SIGKILLs the sandbox of a qube whose start or shutdown is in flight. */
+    private void killNow(SandboxQube qube) {
+        try {
+            cgroups.killAndRemove(qube.name(), config.killTimeout(), QubeExits.launcherPidIfChild(qube));
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "immediate kill of " + qube.name()
+                    + " failed; the queued kill retries", e);
+        }
     }
 
     /** Lane-only: kills what remains, cleans up, HALTED. On failure the qube stays STOPPING (kill retries). */
@@ -344,8 +382,10 @@ public final class SandboxHypervisor implements Hypervisor {
             throw failed(qube, "stop", e);
         }
         qube.running = null;
+        boolean killed = qube.killRequested;
+        qube.killRequested = false;
         qube.state = QubeState.HALTED;
-        publish(qube, LifecycleEvent.Kind.HALTED, reason);
+        publish(qube, LifecycleEvent.Kind.HALTED, killed ? "killed" : reason);
     }
 
     /** Watches the init of a running qube; its unasked exit becomes a DIED event. */

@@ -6,8 +6,9 @@ import dev.qrexec.xen.QubeState;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * One defined qube. {@link #state} and {@link #targetBytes} are read from any thread; they, and
- * {@link #running}, are written only by operations on the qube's {@link #lane}, one at a time.
+ * One defined qube. {@link #state}, {@link #targetBytes} and {@link #running} are read from any
+ * thread and written only by operations on the qube's {@link #lane}, one at a time;
+ * {@link #killRequested} is the one field a caller's thread writes (see {@code kill}).
  */
 final class SandboxQube {
 
@@ -20,8 +21,13 @@ final class SandboxQube {
     final SerialLane lane = new SerialLane();
     volatile QubeState state = QubeState.HALTED;
     volatile long targetBytes;
-    /** Lane-owned. */
-    Running running;
+    /** Written on the lane; volatile so an interrupting kill can read whose launcher to spare. */
+    volatile Running running;
+    /**
+     * Set by a kill that arrives while a start or a shutdown is in flight: the kill signals the
+     * sandbox at once, and the in-flight operation, seeing this, ends as a kill. Cleared at HALTED.
+     */
+    volatile boolean killRequested;
 
     SandboxQube(QubeSpec spec, int hostUid) {
         this.spec = spec;
