@@ -36,6 +36,19 @@ import java.util.function.Consumer;
  * (or the start fails with InsufficientMemory); a running qube moves toward its target at the
  * balloon rate, growing only into free host memory; a paused qube's memory does not move; a
  * halted qube holds none.
+ *
+ * <p>In an exact test:
+ * <pre>{@code
+ * ManualScheduler clock = new ManualScheduler();
+ * SimHypervisor sim = SimHypervisor.builder().scheduler(clock)
+ *         .bootLatency(Duration.ofSeconds(2)).hostMemoryMiB(4000).build();
+ * sim.define(QubeSpec.builder("disp1234", 12).memoryMiB(400).maxMemoryMiB(4000).build()); // done at once
+ * CompletableFuture<Void> start = sim.start("disp1234");     // STARTING, 400 MiB taken
+ * clock.advance(Duration.ofSeconds(2));                       // start completes here; STARTED delivered
+ * sim.faults().balloonRate("disp1234", 20L << 20);            // a slow balloon: 20 MiB/s
+ * sim.setMemoryTarget("disp1234", 200L << 20);
+ * clock.advance(Duration.ofSeconds(3));                       // memory("disp1234").currentBytes() is 340 MiB
+ * }</pre>
  */
 public final class SimHypervisor implements Hypervisor {
 
@@ -44,39 +57,36 @@ public final class SimHypervisor implements Hypervisor {
     private final String instanceName;
     private final SimScheduler scheduler;
     private final boolean ownsScheduler;
-    private final long hostBytes;
     private final Duration bootLatency;
     private final Duration pauseLatency;
     private final Duration unpauseLatency;
     private final Duration shutdownLatency;
     private final Duration killLatency;
-    private final long balloonRate;
-    private final Duration memoryStep;
     private final int maxQueuedOperations;
     private final SimFaults faults;
+    private final SimMemory memoryAccount;
     private final ConcurrentHashMap<String, SimQube> qubes = new ConcurrentHashMap<>();
     private final CopyOnWriteArrayList<Consumer<LifecycleEvent>> listeners = new CopyOnWriteArrayList<>();
 
     // Written by the sim thread only.
-    private volatile long usedBytes;
     private volatile boolean closed;
     private volatile long startsSoFar;
-    private SimScheduler.Cancellable memoryTicker;
 
     SimHypervisor(SimHypervisorBuilder b) {
         this.instanceName = b.instanceName == null ? "sim" : b.instanceName;
         this.ownsScheduler = b.scheduler == null;
         this.scheduler = ownsScheduler ? new RealTimeScheduler("qrexec-sim-" + instanceName) : b.scheduler;
-        this.hostBytes = b.hostBytes();
         this.bootLatency = orZero(b.bootLatency);
         this.pauseLatency = orZero(b.pauseLatency);
         this.unpauseLatency = orZero(b.unpauseLatency);
         this.shutdownLatency = orZero(b.shutdownLatency);
         this.killLatency = orZero(b.killLatency);
-        this.balloonRate = b.balloonBytesPerSecond == null ? 512 * SimQube.MIB : b.balloonBytesPerSecond;
-        this.memoryStep = b.memoryStep == null ? Duration.ofMillis(100) : b.memoryStep;
         this.maxQueuedOperations = b.maxQueuedOperations == null ? 16 : b.maxQueuedOperations;
         this.faults = new SimFaults(() -> startsSoFar);
+        this.memoryAccount = new SimMemory(b.hostBytes(),
+                b.balloonBytesPerSecond == null ? 512 * SimQube.MIB : b.balloonBytesPerSecond,
+                b.memoryStep == null ? Duration.ofMillis(100) : b.memoryStep,
+                scheduler, faults, qubes::values);
     }
 
     public static SimHypervisorBuilder builder() {
@@ -134,31 +144,24 @@ public final class SimHypervisor implements Hypervisor {
                 throw new HypervisorException.InvalidState(name, "start", qube.state());
             }
             long startNumber = ++startsSoFar;
-            long need = qube.initialBytes();
-            long free = hostBytes - usedBytes;
-            if (need > free) {
-                throw new HypervisorException.InsufficientMemory(need / SimQube.MIB, free / SimQube.MIB);
-            }
+            memoryAccount.reserveInitial(qube);
             boolean fail = faults.consumeStartFailure(startNumber, name);
             boolean hang = faults.consumeHang(name);
             qube.state(QubeState.STARTING);
-            qube.currentBytes = need;
-            qube.targetBytes = need;
-            usedBytes += need;
-            qube.publishMemory();
             if (hang) {
                 LOG.log(Level.DEBUG, "sim: start of {0} hangs (injected)", name);
                 return;
             }
             op.timer = scheduler.schedule(faults.bootLatency(name).orElse(bootLatency), () -> {
                 if (fail) {
-                    releaseMemory(qube);
+                    memoryAccount.release(qube);
                     qube.state(QubeState.HALTED);
                     finish(qube, op, new HypervisorException.OperationFailed(
                             "start of '" + name + "' failed: injected fault (start #" + startNumber + ")"));
                     return;
                 }
                 qube.state(QubeState.RUNNING);
+                qube.announcedUp = true;
                 emit(qube, LifecycleEvent.Kind.STARTED, "");
                 faults.death(name).ifPresent(plan -> qube.deathTimer =
                         scheduler.schedule(plan.after(), () -> crashNow(qube, plan.reason())));
@@ -187,7 +190,7 @@ public final class SimHypervisor implements Hypervisor {
                 qube.state(QubeState.RUNNING);
                 emit(qube, LifecycleEvent.Kind.UNPAUSED, "");
                 finish(qube, op, null);
-                ensureMemoryTicking();
+                memoryAccount.wake();
             });
         });
     }
@@ -292,9 +295,7 @@ public final class SimHypervisor implements Hypervisor {
             if (qube.state() == QubeState.HALTED || qube.state() == QubeState.CRASHED) {
                 throw new HypervisorException.InvalidState(name, "set the memory target of", qube.state());
             }
-            qube.targetBytes = targetBytes;
-            qube.publishMemory();
-            ensureMemoryTicking();
+            memoryAccount.target(qube, targetBytes);
             future.complete(null);
         });
         return future;
@@ -307,7 +308,7 @@ public final class SimHypervisor implements Hypervisor {
 
     @Override
     public HostMemory hostMemory() {
-        return new HostMemory(hostBytes, hostBytes - usedBytes);
+        return memoryAccount.host();
     }
 
     @Override
@@ -338,6 +339,7 @@ public final class SimHypervisor implements Hypervisor {
                     qube.waiting.clear();
                     qube.cancelDeath();
                 }
+                memoryAccount.stop();
             });
         } catch (RuntimeException e) {
             LOG.log(Level.DEBUG, "sim: scheduler already stopped at close", e);
@@ -349,8 +351,9 @@ public final class SimHypervisor implements Hypervisor {
 
     @Override
     public String toString() {
+        HostMemory host = memoryAccount.host();
         return "SimHypervisor[" + instanceName + ", " + qubes.size() + " qubes, "
-                + (hostBytes - usedBytes) / SimQube.MIB + " of " + hostBytes / SimQube.MIB + " MiB free]";
+                + host.freeBytes() / SimQube.MIB + " of " + host.totalBytes() / SimQube.MIB + " MiB free]";
     }
 
     // ---------------------------------------------------------------- sim thread only below
@@ -364,6 +367,11 @@ public final class SimHypervisor implements Hypervisor {
         }
         try {
             scheduler.execute(() -> {
+                if (closed) { // submitted while close() ran: its clean-up has already passed
+                    future.completeExceptionally(new HypervisorException.BackendUnavailable(
+                            "sim backend '" + instanceName + "' was closed"));
+                    return;
+                }
                 try {
                     action.run();
                 } catch (RuntimeException e) {
@@ -432,7 +440,7 @@ public final class SimHypervisor implements Hypervisor {
 
     /** Interrupts what runs (its future fails, unless it waits for the halt) and kills. */
     private void beginKill(SimQube qube, String reason) {
-        interruptCurrent(qube, "killed");
+        interruptCurrent(qube, "the qube was killed");
         qube.state(QubeState.STOPPING);
         qube.stopKind = SimQube.StopKind.KILL;
         SimQube.Operation kill = new SimQube.Operation("kill", new CompletableFuture<>());
@@ -442,9 +450,12 @@ public final class SimHypervisor implements Hypervisor {
 
     private void crashNow(SimQube qube, String reason) {
         qube.cancelDeath();
-        interruptCurrent(qube, "died: " + reason);
+        interruptCurrent(qube, "the qube died: " + reason);
         qube.state(QubeState.CRASHED);
-        emit(qube, LifecycleEvent.Kind.DIED, reason);
+        if (qube.announcedUp) { // dying while starting is reported by the start future alone
+            qube.announcedUp = false;
+            emit(qube, LifecycleEvent.Kind.DIED, reason);
+        }
         SimQube.Operation cleanup = new SimQube.Operation("clean up", new CompletableFuture<>());
         qube.current = cleanup;
         cleanup.timer = scheduler.schedule(killLatency, () -> halt(qube, null));
@@ -459,7 +470,7 @@ public final class SimHypervisor implements Hypervisor {
         qube.current = null;
         if (!qube.haltWaiters.contains(running.future)) {
             running.future.completeExceptionally(new HypervisorException.OperationFailed(
-                    running.name + " of '" + qube.name() + "' did not complete: the qube was " + why));
+                    running.name + " of '" + qube.name() + "' did not complete: " + why));
         }
     }
 
@@ -470,59 +481,17 @@ public final class SimHypervisor implements Hypervisor {
             qube.current.cancelTimer();
             qube.current = null;
         }
-        releaseMemory(qube);
+        memoryAccount.release(qube);
         qube.state(QubeState.HALTED);
         qube.stopKind = SimQube.StopKind.NONE;
-        if (reason != null) {
+        if (reason != null && qube.announcedUp) {
             emit(qube, LifecycleEvent.Kind.HALTED, reason);
         }
+        qube.announcedUp = false;
         List<CompletableFuture<Void>> waiters = List.copyOf(qube.haltWaiters);
         qube.haltWaiters.clear();
         waiters.forEach(f -> f.complete(null));
         runNext(qube);
-    }
-
-    private void releaseMemory(SimQube qube) {
-        usedBytes -= qube.currentBytes;
-        qube.currentBytes = 0;
-        qube.targetBytes = qube.initialBytes();
-        qube.publishMemory();
-        ensureMemoryTicking(); // a qube waiting to grow may now fit
-    }
-
-    private void ensureMemoryTicking() {
-        if (memoryTicker == null && !closed) {
-            memoryTicker = scheduler.schedule(memoryStep, this::memoryTick);
-        }
-    }
-
-    /** Moves every running qube one step toward its target; stops once nothing moves. */
-    private void memoryTick() {
-        memoryTicker = null;
-        boolean moved = false;
-        for (SimQube qube : qubes.values()) {
-            if (qube.state() != QubeState.RUNNING || qube.currentBytes == qube.targetBytes
-                    || faults.ignoresMemoryTargets(qube.name())) {
-                continue;
-            }
-            long rate = faults.balloonRateOr(qube.name(), balloonRate);
-            long step = Math.max(1, (long) (rate * (memoryStep.toNanos() / 1e9)));
-            long delta;
-            if (qube.currentBytes > qube.targetBytes) {
-                delta = -Math.min(step, qube.currentBytes - qube.targetBytes);
-            } else {
-                delta = Math.min(step, Math.min(qube.targetBytes - qube.currentBytes, hostBytes - usedBytes));
-            }
-            if (delta != 0) {
-                qube.currentBytes += delta;
-                usedBytes += delta;
-                qube.publishMemory();
-                moved = true;
-            }
-        }
-        if (moved) {
-            ensureMemoryTicking();
-        }
     }
 
     private void emit(SimQube qube, LifecycleEvent.Kind kind, String reason) {

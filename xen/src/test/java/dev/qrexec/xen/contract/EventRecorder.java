@@ -2,6 +2,9 @@ package dev.qrexec.xen.contract;
 
 import dev.qrexec.xen.LifecycleEvent;
 
+import org.awaitility.core.ConditionTimeoutException;
+import org.opentest4j.AssertionFailedError;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,7 +49,11 @@ public final class EventRecorder implements Consumer<LifecycleEvent> {
     /** Waits until {@code qube} has had exactly {@code expected} events, in that order. */
     public void awaitKinds(String qube, Duration timeout, LifecycleEvent.Kind... expected) {
         List<LifecycleEvent.Kind> want = List.of(expected);
-        await().atMost(timeout).until(() -> kinds(qube).size() >= want.size());
+        try {
+            await().atMost(timeout).until(() -> kinds(qube).size() >= want.size());
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionFailedError("events of " + qube + " after " + timeout, want, kinds(qube), e);
+        }
         assertEquals(want, kinds(qube), "events of " + qube);
     }
 }
