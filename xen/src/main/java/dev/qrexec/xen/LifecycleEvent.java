@@ -14,6 +14,11 @@ import java.util.Objects;
  */
 public record LifecycleEvent(String qube, Kind kind, String reason, Instant at) {
 
+    /**
+     * What happened. Per qube, events follow the life-cycle: STARTED, then any PAUSED/UNPAUSED
+     * pairs, then HALTED or DIED. A qube that stops before it finished starting (killed, crashed,
+     * failed) has no event: its start future reports that.
+     */
     public enum Kind {
         STARTED, PAUSED, UNPAUSED,
         /** Stopped because it was asked to (shutdown, kill). */

@@ -22,6 +22,16 @@ public interface AdminBackend {
     record PropertyValue(boolean isDefault, String type, String value) {
     }
 
+    /** One disposable template's preload queue, for {@code qvm status}. */
+    record PreloadQueue(String template, int max, boolean global, List<String> ready, List<String> preloading,
+                        List<String> claimed) {
+        public PreloadQueue {
+            ready = List.copyOf(ready);
+            preloading = List.copyOf(preloading);
+            claimed = List.copyOf(claimed);
+        }
+    }
+
     /** An event for {@code admin.Events}; {@code subject} is a qube name or empty for the system. */
     record Event(String subject, String name, Map<String, String> attributes) {
     }
@@ -42,6 +52,9 @@ public interface AdminBackend {
     PropertyValue property(String qube, String property) throws AdminException;
 
     void setProperty(String qube, String property, String value) throws AdminException;
+
+    /** Back to the default value. */
+    void resetProperty(String qube, String property) throws AdminException;
 
     List<String> featureNames(String qube) throws AdminException;
 
@@ -80,6 +93,9 @@ public interface AdminBackend {
 
     /** The UUID of a qube, for {@code CreateDisposable} with the {@code uuid} payload. */
     String uuid(String qube) throws AdminException;
+
+    /** Every disposable template's preload queue. */
+    List<PreloadQueue> preloadQueues();
 
     /** The {@code internal.GetSystemInfo} JSON document. */
     String systemInfoJson();

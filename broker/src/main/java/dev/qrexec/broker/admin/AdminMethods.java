@@ -84,6 +84,11 @@ public final class AdminMethods {
                 backend.setProperty(dest, r.argument(), r.payloadText());
                 return "";
             }
+            case "admin.vm.property.Reset" -> {
+                requireArg(r);
+                backend.resetProperty(dest, r.argument());
+                return "";
+            }
             case "admin.vm.feature.List" -> {
                 noArgNoPayload(r);
                 return lines(backend.featureNames(dest));
@@ -160,6 +165,19 @@ public final class AdminMethods {
                 }
                 String name = backend.createDisposable(dest, r.source());
                 return payload.equals("uuid") ? "uuid:" + backend.uuid(name) : name;
+            }
+            case "internal.dispvm.PreloadQueues" -> {
+                requireDom0(r);
+                noArgNoPayload(r);
+                StringBuilder b = new StringBuilder();
+                for (AdminBackend.PreloadQueue q : backend.preloadQueues()) {
+                    b.append(q.template()).append(" max=").append(q.max())
+                            .append(" global=").append(q.global() ? "True" : "False")
+                            .append(" ready=").append(String.join(",", q.ready()))
+                            .append(" preloading=").append(String.join(",", q.preloading()))
+                            .append(" claimed=").append(String.join(",", q.claimed())).append('\n');
+                }
+                return b.toString();
             }
             case "internal.GetSystemInfo" -> {
                 requireDom0(r);

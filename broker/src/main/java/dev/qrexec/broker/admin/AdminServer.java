@@ -128,6 +128,7 @@ public final class AdminServer implements AutoCloseable {
     private final class Connection extends ChannelInboundHandlerAdapter {
         private final ByteArrayOutputStream request = new ByteArrayOutputStream();
         private boolean dispatched;
+        private AdminException refusal;
         private AutoCloseable subscription;
 
         @Override
@@ -141,10 +142,10 @@ public final class AdminServer implements AutoCloseable {
                 return;
             }
             if (!access.allows(peer)) {
+                // Answered once the request is read: closing with unread input would reset the
+                // connection and the client would never see why.
                 LOG.log(System.Logger.Level.WARNING, "admin socket: refused peer " + peer);
-                dispatched = true;
-                reply(ctx.channel(), AdminResponse.error(AdminException.permission(
-                        "uid " + peer.uid() + " may not use the admin socket")));
+                refusal = AdminException.permission("uid " + peer.uid() + " may not use the admin socket");
                 return;
             }
             ctx.fireChannelActive();
@@ -183,6 +184,10 @@ public final class AdminServer implements AutoCloseable {
         }
 
         private void dispatch(ChannelHandlerContext ctx) {
+            if (refusal != null) {
+                reply(ctx.channel(), AdminResponse.error(refusal));
+                return;
+            }
             AdminRequest r;
             try {
                 r = AdminRequest.parse(request.toByteArray());

@@ -36,6 +36,19 @@ import java.util.function.Consumer;
  * (or the start fails with InsufficientMemory); a running qube moves toward its target at the
  * balloon rate, growing only into free host memory; a paused qube's memory does not move; a
  * halted qube holds none.
+ *
+ * <p>In an exact test:
+ * <pre>{@code
+ * ManualScheduler clock = new ManualScheduler();
+ * SimHypervisor sim = SimHypervisor.builder().scheduler(clock)
+ *         .bootLatency(Duration.ofSeconds(2)).hostMemoryMiB(4000).build();
+ * sim.define(QubeSpec.builder("disp1234", 12).memoryMiB(400).maxMemoryMiB(4000).build()); // done at once
+ * CompletableFuture<Void> start = sim.start("disp1234");     // STARTING, 400 MiB taken
+ * clock.advance(Duration.ofSeconds(2));                       // start completes here; STARTED delivered
+ * sim.faults().balloonRate("disp1234", 20L << 20);            // a slow balloon: 20 MiB/s
+ * sim.setMemoryTarget("disp1234", 200L << 20);
+ * clock.advance(Duration.ofSeconds(3));                       // memory("disp1234").currentBytes() is 340 MiB
+ * }</pre>
  */
 public final class SimHypervisor implements Hypervisor {
 
@@ -148,6 +161,7 @@ public final class SimHypervisor implements Hypervisor {
                     return;
                 }
                 qube.state(QubeState.RUNNING);
+                qube.announcedUp = true;
                 emit(qube, LifecycleEvent.Kind.STARTED, "");
                 faults.death(name).ifPresent(plan -> qube.deathTimer =
                         scheduler.schedule(plan.after(), () -> crashNow(qube, plan.reason())));
@@ -353,6 +367,11 @@ public final class SimHypervisor implements Hypervisor {
         }
         try {
             scheduler.execute(() -> {
+                if (closed) { // submitted while close() ran: its clean-up has already passed
+                    future.completeExceptionally(new HypervisorException.BackendUnavailable(
+                            "sim backend '" + instanceName + "' was closed"));
+                    return;
+                }
                 try {
                     action.run();
                 } catch (RuntimeException e) {
@@ -421,7 +440,7 @@ public final class SimHypervisor implements Hypervisor {
 
     /** Interrupts what runs (its future fails, unless it waits for the halt) and kills. */
     private void beginKill(SimQube qube, String reason) {
-        interruptCurrent(qube, "killed");
+        interruptCurrent(qube, "the qube was killed");
         qube.state(QubeState.STOPPING);
         qube.stopKind = SimQube.StopKind.KILL;
         SimQube.Operation kill = new SimQube.Operation("kill", new CompletableFuture<>());
@@ -431,9 +450,12 @@ public final class SimHypervisor implements Hypervisor {
 
     private void crashNow(SimQube qube, String reason) {
         qube.cancelDeath();
-        interruptCurrent(qube, "died: " + reason);
+        interruptCurrent(qube, "the qube died: " + reason);
         qube.state(QubeState.CRASHED);
-        emit(qube, LifecycleEvent.Kind.DIED, reason);
+        if (qube.announcedUp) { // dying while starting is reported by the start future alone
+            qube.announcedUp = false;
+            emit(qube, LifecycleEvent.Kind.DIED, reason);
+        }
         SimQube.Operation cleanup = new SimQube.Operation("clean up", new CompletableFuture<>());
         qube.current = cleanup;
         cleanup.timer = scheduler.schedule(killLatency, () -> halt(qube, null));
@@ -448,7 +470,7 @@ public final class SimHypervisor implements Hypervisor {
         qube.current = null;
         if (!qube.haltWaiters.contains(running.future)) {
             running.future.completeExceptionally(new HypervisorException.OperationFailed(
-                    running.name + " of '" + qube.name() + "' did not complete: the qube was " + why));
+                    running.name + " of '" + qube.name() + "' did not complete: " + why));
         }
     }
 
@@ -462,9 +484,10 @@ public final class SimHypervisor implements Hypervisor {
         memoryAccount.release(qube);
         qube.state(QubeState.HALTED);
         qube.stopKind = SimQube.StopKind.NONE;
-        if (reason != null) {
+        if (reason != null && qube.announcedUp) {
             emit(qube, LifecycleEvent.Kind.HALTED, reason);
         }
+        qube.announcedUp = false;
         List<CompletableFuture<Void>> waiters = List.copyOf(qube.haltWaiters);
         qube.haltWaiters.clear();
         waiters.forEach(f -> f.complete(null));

@@ -54,6 +54,8 @@ final class SimQube {
     /** Futures that complete when the qube is next HALTED (shutdown, kill, crash clean-up). */
     final List<CompletableFuture<Void>> haltWaiters = new ArrayList<>();
     StopKind stopKind = StopKind.NONE;
+    /** STARTED was emitted and no HALTED/DIED since: only such a qube reports stopping by event. */
+    boolean announcedUp;
     SimScheduler.Cancellable deathTimer;
 
     SimQube(QubeSpec spec) {

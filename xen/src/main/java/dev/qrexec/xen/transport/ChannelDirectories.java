@@ -22,7 +22,7 @@ import java.util.stream.Stream;
  *
  * <p>Directories are made with mode 0700 unless told otherwise (a backend whose qube runs as another
  * user widens it, e.g. to 0770 with a shared group). The longest socket name the transport makes
- * ({@code vchan.<5 digits>.<5 digits>.<10 digits>.sock}) must fit the 107-byte socket path limit
+ * ({@code vchan.<5 digits>.<5 digits>.<10 digits>.sock}) must fit the socket path limit ({@link VchanAddress#MAX_PATH_BYTES})
  * in every directory; {@link #ChannelDirectories} checks that once for the longest qube name.
  */
 public final class ChannelDirectories {

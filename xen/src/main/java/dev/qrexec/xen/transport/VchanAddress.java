@@ -21,8 +21,12 @@ import java.util.regex.Pattern;
  */
 public record VchanAddress(Path dir, int server, int client, int port) {
 
-    /** {@code sun_path} is 108 bytes including the terminating NUL. */
-    public static final int MAX_PATH_BYTES = 107;
+    /**
+     * Longest socket path accepted. {@code sun_path} is 108 bytes, so C allows 107 plus the NUL;
+     * the JDK's Unix-domain sockets (the NIO transport) stop at 106, and that is the limit here so
+     * that an address works on both transports.
+     */
+    public static final int MAX_PATH_BYTES = 106;
 
     private static final Pattern FILE_NAME = Pattern.compile("vchan\\.(\\d{1,10})\\.(\\d{1,10})\\.(\\d{1,10})\\.sock");
 

@@ -113,6 +113,14 @@ public final class VchanTransport implements AutoCloseable {
         return description;
     }
 
+    /**
+     * The event loops this transport runs on, for a caller that wants its other channels (an
+     * admin socket, timers) on the same threads. Owned by this transport: do not shut it down.
+     */
+    public EventLoopGroup eventLoopGroup() {
+        return group;
+    }
+
     /** Connect attempts that found nobody listening, since this transport was made. */
     public long failedConnectAttempts() {
         return failedConnectAttempts.sum();
@@ -124,16 +132,27 @@ public final class VchanTransport implements AutoCloseable {
     }
 
     /**
-     * Listens on {@code address} for its one client. The future completes with the accepted
-     * channel (with {@code initializer} in its pipeline) and the listener is closed. Cancel the
-     * future to stop listening; with a non-null {@code acceptTimeout} it fails with
-     * {@link VchanConnectException.Timeout} if nobody connects in time. A stale socket file left at
-     * the address (an earlier run) is replaced.
+     * Listens on {@code address} for its one client; {@link #openListener} with only the accepted
+     * future, for a caller that need not know when the socket is bound.
      */
     public Future<Channel> listen(VchanAddress address, ChannelHandler initializer, Duration acceptTimeout) {
+        return openListener(address, initializer, acceptTimeout).accepted();
+    }
+
+    /**
+     * Listens on {@code address} for its one client. {@link VchanListener#bound()} completes once
+     * the socket accepts connections (send the peer its EXEC_CMDLINE after that, not before: wire
+     * spec 10.4). {@link VchanListener#accepted()} completes with the accepted channel (with
+     * {@code initializer} in its pipeline), and the listener is closed. Cancel {@code accepted} to
+     * stop listening; with a non-null {@code acceptTimeout} it fails with
+     * {@link VchanConnectException.Timeout} if nobody connects in time. A stale socket file left
+     * at the address (an earlier run) is replaced.
+     */
+    public VchanListener openListener(VchanAddress address, ChannelHandler initializer, Duration acceptTimeout) {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(initializer, "initializer");
         EventLoop loop = group.next();
+        Promise<Void> bound = loop.newPromise();
         Promise<Channel> accepted = loop.newPromise();
         try {
             if (Files.isDirectory(address.path(), LinkOption.NOFOLLOW_LINKS)) {
@@ -141,9 +160,11 @@ public final class VchanTransport implements AutoCloseable {
             }
             Files.deleteIfExists(address.path());
         } catch (IOException e) {
-            accepted.setFailure(new VchanConnectException(address,
-                    "cannot listen on " + address.path() + ": " + e.getMessage(), e));
-            return accepted;
+            VchanConnectException error = new VchanConnectException(address,
+                    "cannot listen on " + address.path() + ": " + e.getMessage(), e);
+            bound.setFailure(error);
+            accepted.setFailure(error);
+            return new VchanListener(address, bound, accepted);
         }
         AtomicBoolean taken = new AtomicBoolean();
         ServerBootstrap bootstrap = new ServerBootstrap()
@@ -166,21 +187,23 @@ public final class VchanTransport implements AutoCloseable {
                         }
                     }
                 });
-        ChannelFuture bind = bootstrap.bind(socketAddress(address));
-        bind.addListener((ChannelFuture bound) -> {
-            if (!bound.isSuccess()) {
-                accepted.tryFailure(new VchanConnectException(address,
-                        "cannot listen on " + address.path() + ": " + bound.cause().getMessage(), bound.cause()));
+        bootstrap.bind(socketAddress(address)).addListener((ChannelFuture bind) -> {
+            if (!bind.isSuccess()) {
+                VchanConnectException error = new VchanConnectException(address,
+                        "cannot listen on " + address.path() + ": " + bind.cause().getMessage(), bind.cause());
+                accepted.tryFailure(error); // first, so that whoever sees bound fail sees accepted done
+                bound.tryFailure(error);
                 return;
             }
-            accepted.addListener(done -> bound.channel().close());
+            accepted.addListener(done -> bind.channel().close());
+            bound.trySuccess(null);
             if (acceptTimeout != null) {
                 loop.schedule(() -> accepted.tryFailure(new VchanConnectException.Timeout(address,
                         "nobody connected to " + address.path() + " within " + acceptTimeout, null)),
                         acceptTimeout.toNanos(), TimeUnit.NANOSECONDS);
             }
         });
-        return accepted;
+        return new VchanListener(address, bound, accepted);
     }
 
     /**
@@ -273,20 +296,26 @@ public final class VchanTransport implements AutoCloseable {
 
         /**
          * ENOENT or ECONNREFUSED: the peer is not (yet) listening; anything else (ENOTDIR, EACCES,
-         * ...) will not go away by waiting. Netty's native connect errors do not expose their errno,
-         * and NIO reports ENOENT as a plain SocketException, so judge by the file system first.
+         * a path the JDK finds too long, ...) will not go away by waiting. Netty's native connect
+         * error hides its errno and the JDK reports ENOENT as a plain SocketException, so the
+         * message is read too; if it is localised, the file system decides.
          */
         private boolean nobodyListens(Throwable cause) {
             if (cause instanceof Errors.NativeIoException nativeError) {
                 int errno = Math.abs(nativeError.expectedErr());
                 return errno == ENOENT || errno == ECONNREFUSED;
             }
-            if (!Files.exists(address.path(), LinkOption.NOFOLLOW_LINKS)) {
-                Path dir = address.dir();
-                return !Files.exists(dir) || Files.isDirectory(dir); // ENOTDIR is not "not yet"
+            String message = String.valueOf(cause.getMessage());
+            if (message.contains("No such file or directory") || message.contains("Connection refused")) {
+                return true;
             }
-            return cause instanceof ConnectException
-                    && String.valueOf(cause.getMessage()).contains("Connection refused");
+            if (cause instanceof ConnectException && !cause.getClass().getName().startsWith("io.netty.")) {
+                return true; // the JDK throws ConnectException for ECONNREFUSED only
+            }
+            Path dir = address.dir();
+            return cause instanceof IOException && !message.contains("too long")
+                    && !Files.exists(address.path(), LinkOption.NOFOLLOW_LINKS)
+                    && (!Files.exists(dir) || Files.isDirectory(dir));
         }
     }
 

@@ -107,7 +107,21 @@ class SimFaultsTest {
             HypervisorException.OperationFailed error = failed(HypervisorException.OperationFailed.class, pause);
             assertTrue(error.getMessage().contains("died: segfault"), error.getMessage());
             assertEquals(QubeState.HALTED, slow.sim.state("a"), "zero kill latency: cleaned up at once");
+            assertEquals(List.of(Kind.STARTED, Kind.DIED), slow.events.kinds("a"));
         }
+    }
+
+    @Test
+    void dyingWhileStartingIsReportedByTheStartFutureOnly() {
+        f.define("a", 400, 800);
+        CompletableFuture<Void> start = f.sim.start("a");
+        f.advance(500);
+        done(f.sim.crash("a", "bad kernel"));
+        HypervisorException.OperationFailed error = failed(HypervisorException.OperationFailed.class, start);
+        assertEquals("start of 'a' did not complete: the qube died: bad kernel", error.getMessage());
+        f.advance(100);
+        assertEquals(QubeState.HALTED, f.sim.state("a"));
+        assertEquals(List.of(), f.events.kinds("a"));
     }
 
     @Test

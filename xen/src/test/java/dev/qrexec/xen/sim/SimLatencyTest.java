@@ -128,6 +128,7 @@ class SimLatencyTest {
         assertEquals(QubeState.HALTED, f.sim.state("a"));
         assertEquals(0, f.sim.memory("a").currentBytes());
         assertEquals(f.sim.hostMemory().totalBytes(), f.sim.hostMemory().freeBytes());
+        assertEquals(List.of(), f.events.kinds("a"), "it never started, so it does not report halting");
     }
 
     @Test

@@ -118,6 +118,23 @@ class SimMemoryTest {
     }
 
     @Test
+    void theExampleInTheJavadocHolds() {
+        ManualScheduler clock = new ManualScheduler();
+        try (SimHypervisor sim = SimHypervisor.builder().scheduler(clock)
+                .bootLatency(Duration.ofSeconds(2)).hostMemoryMiB(4000).build()) {
+            done(sim.define(dev.qrexec.xen.QubeSpec.builder("disp1234", 12).memoryMiB(400).maxMemoryMiB(4000).build()));
+            var start = sim.start("disp1234");
+            assertEquals(3600 * MIB, sim.hostMemory().freeBytes());
+            clock.advance(Duration.ofSeconds(2));
+            done(start);
+            sim.faults().balloonRate("disp1234", 20L << 20);
+            done(sim.setMemoryTarget("disp1234", 200L << 20));
+            clock.advance(Duration.ofSeconds(3));
+            assertEquals(340 * MIB, sim.memory("disp1234").currentBytes());
+        }
+    }
+
+    @Test
     void targetsAreChecked() {
         f.define("a", 500, 800);
         IllegalArgumentException tooBig = assertThrows(IllegalArgumentException.class,

@@ -36,7 +36,16 @@ class VchanAddressTest {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
                 () -> new VchanAddress(deep, 42, 0, 512));
         assertEquals("socket path " + deep + "/vchan.42.0.512.sock is 115 bytes; a Unix socket path may have"
-                + " at most 107: use a shorter channel directory", error.getMessage());
+                + " at most 106: use a shorter channel directory", error.getMessage());
+    }
+
+    @Test
+    void acceptsAPathOfExactlyTheLimit() {
+        String name = "/vchan.42.0.512.sock";
+        Path dir = Path.of("/" + "d".repeat(VchanAddress.MAX_PATH_BYTES - name.length() - 1));
+        assertEquals(106, new VchanAddress(dir, 42, 0, 512).path().toString().length());
+        Path oneMore = Path.of(dir + "x");
+        assertThrows(IllegalArgumentException.class, () -> new VchanAddress(oneMore, 42, 0, 512));
     }
 
     @Test

@@ -74,6 +74,31 @@ class VchanTransportTest {
 
     @ParameterizedTest
     @MethodSource("kinds")
+    void aListenerSaysWhenItIsBoundSoTheFirstConnectNeedsNoRetry(VchanTransport.Kind kind) throws Exception {
+        VchanTransport transport = transport(kind);
+        VchanAddress address = new VchanAddress(dir, 0, 42, 700);
+        VchanListener listener = transport.openListener(address, new Echo(), null);
+        assertTrue(listener.bound().await(WAIT.toMillis(), TimeUnit.MILLISECONDS) && listener.bound().isSuccess());
+        assertTrue(Files.exists(address.path()));
+        connected(transport.connect(address, new Collector(), WAIT));
+        assertEquals(0, transport.failedConnectAttempts());
+        assertTrue(listener.accepted().await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+    }
+
+    @ParameterizedTest
+    @MethodSource("kinds")
+    void aListenerThatCannotBindFailsBothFutures(VchanTransport.Kind kind) throws Exception {
+        VchanTransport transport = transport(kind);
+        VchanAddress address = new VchanAddress(dir.resolve("missing"), 0, 42, 701);
+        VchanListener listener = transport.openListener(address, new Echo(), null);
+        assertTrue(listener.bound().await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        VchanConnectException error = assertInstanceOf(VchanConnectException.class, listener.bound().cause());
+        assertTrue(error.getMessage().startsWith("cannot listen on " + address.path()), error.getMessage());
+        assertTrue(listener.accepted().isDone() && !listener.accepted().isSuccess());
+    }
+
+    @ParameterizedTest
+    @MethodSource("kinds")
     void theServerAcceptsOneConnectionOnly(VchanTransport.Kind kind) throws Exception {
         VchanTransport transport = transport(kind);
         VchanAddress address = new VchanAddress(dir, 42, 0, 513);
@@ -166,6 +191,52 @@ class VchanTransportTest {
 
     @ParameterizedTest
     @MethodSource("kinds")
+    void cancellingAListenStopsListening(VchanTransport.Kind kind) throws Exception {
+        VchanTransport transport = transport(kind);
+        VchanAddress address = new VchanAddress(dir, 0, 9, 602);
+        Future<Channel> server = transport.listen(address, new Echo());
+        await().atMost(WAIT).until(() -> Files.exists(address.path()));
+        assertTrue(server.cancel(false));
+        await().atMost(WAIT).until(() -> !Files.exists(address.path()));
+        Future<Channel> late = transport.connect(address, new Collector(), Duration.ofMillis(100));
+        assertTrue(late.await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        assertInstanceOf(VchanConnectException.Timeout.class, late.cause());
+    }
+
+    @ParameterizedTest
+    @MethodSource("kinds")
+    void cancellingAConnectStopsRetrying(VchanTransport.Kind kind) throws Exception {
+        VchanTransport transport = transport(kind);
+        VchanAddress address = new VchanAddress(dir, 3, 0, 603);
+        Future<Channel> client = transport.connect(address, new Collector(), WAIT);
+        await().atMost(WAIT).until(() -> transport.failedConnectAttempts() >= 1);
+        assertTrue(client.cancel(false));
+        long attempts = transport.failedConnectAttempts();
+        // a listener that appears now gets nobody: the retry loop has stopped
+        Future<Channel> server = transport.listen(address, new Echo(), Duration.ofMillis(300));
+        assertTrue(server.await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        assertInstanceOf(VchanConnectException.Timeout.class, server.cause());
+        assertTrue(transport.failedConnectAttempts() <= attempts + 1, "at most the attempt in flight");
+    }
+
+    @ParameterizedTest
+    @MethodSource("kinds")
+    void aSocketPathOfExactlyTheLimitWorks(VchanTransport.Kind kind) throws Exception {
+        VchanTransport transport = transport(kind);
+        String name = "/vchan.42.0.512.sock";
+        int padding = VchanAddress.MAX_PATH_BYTES - dir.toString().length() - 1 - name.length();
+        Path deep = Files.createDirectory(dir.resolve("p".repeat(padding)));
+        VchanAddress address = new VchanAddress(deep, 42, 0, 512);
+        assertEquals(VchanAddress.MAX_PATH_BYTES, address.path().toString().length());
+        Future<Channel> server = transport.listen(address, new Echo());
+        Collector received = new Collector();
+        connected(transport.connect(address, received, WAIT)).writeAndFlush(Unpooled.wrappedBuffer(new byte[] {1}));
+        await().atMost(WAIT).until(() -> received.size() == 1);
+        assertTrue(server.isSuccess(), () -> "listen failed: " + server.cause());
+    }
+
+    @ParameterizedTest
+    @MethodSource("kinds")
     void aStaleSocketFileIsReplaced(VchanTransport.Kind kind) throws Exception {
         VchanTransport transport = transport(kind);
         VchanAddress address = new VchanAddress(dir, 0, 9, 601);
@@ -227,6 +298,11 @@ class VchanTransportTest {
                     } finally {
                         buf.release();
                     }
+                }
+
+                @Override
+                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                    ctx.close(); // a client turned away by the one-connection listener sees a reset
                 }
             });
         }
