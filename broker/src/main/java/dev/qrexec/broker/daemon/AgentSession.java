@@ -35,6 +35,7 @@ public final class AgentSession {
     private final PortAllocator ports = new PortAllocator();
     private final Map<Integer, CallLeg> legs = new ConcurrentHashMap<>();
     private final AtomicInteger callsInFlight = new AtomicInteger();
+    private final LogThrottle logThrottle = new LogThrottle(20);
     private final CompletableFuture<AgentSession> ready = new CompletableFuture<>();
     private volatile State state = State.CONNECTING;
     private volatile Channel control;
@@ -120,6 +121,24 @@ public final class AgentSession {
         }
         ports.release(port);
         leg.terminated(this, port);
+    }
+
+    /**
+     * Logs a line about this qube's requests unless it has already had its share this second
+     * (a qube flooding bad requests must not flood the log too).
+     */
+    void log(Level level, String format, Object... args) {
+        if (!LOG.isLoggable(level)) {
+            return;
+        }
+        long dropped = logThrottle.admit(System.nanoTime());
+        if (dropped < 0) {
+            return;
+        }
+        if (dropped > 0) {
+            LOG.log(Level.WARNING, "{0}: {1} log lines about its requests were dropped (over 20/s)", name(), dropped);
+        }
+        LOG.log(level, format, args);
     }
 
     /** Counts a call from this qube; false if it already has {@code max} in flight. */

@@ -167,13 +167,13 @@ public final class BrokerDaemon implements AutoCloseable {
     void onTrigger(AgentSession source, Trigger trigger) {
         TriggerValidator.Result result = TriggerValidator.validate(trigger, source.name(), source.domainId());
         if (result instanceof TriggerValidator.Invalid invalid) {
-            LOG.log(Level.WARNING, "{0}: invalid {1} refused: {2}", source.name(), trigger.type(), invalid.reason());
+            source.log(Level.WARNING, "{0}: invalid {1} refused: {2}", source.name(), trigger.type(), invalid.reason());
             source.send(new ServiceRefused(trigger.requestId()));
             return;
         }
         CallRequest request = ((TriggerValidator.Valid) result).request();
         if (!source.tryBeginCall(config.maxCallsPerQube())) {
-            LOG.log(Level.WARNING, "{0}: {1} to {2} refused: {3} calls already in flight (limit)",
+            source.log(Level.WARNING, "{0}: {1} to {2} refused: {3} calls already in flight (limit)",
                     source.name(), request.serviceAndArg(), request.target(), source.callsInFlight());
             source.send(new ServiceRefused(request.requestId()));
             return;
@@ -205,7 +205,7 @@ public final class BrokerDaemon implements AutoCloseable {
 
     /** Refuses a pending call: SERVICE_REFUSED with the ident bytes as received. */
     void refuse(AgentSession source, CallRequest request, String reason) {
-        LOG.log(Level.INFO, "qrexec: {0}: {1} -> {2}: refused: {3}", request.serviceAndArg(), request.source(),
+        source.log(Level.INFO, "qrexec: {0}: {1} -> {2}: refused: {3}", request.serviceAndArg(), request.source(),
                 request.target(), reason);
         source.send(new ServiceRefused(request.requestId()));
     }
