@@ -118,6 +118,32 @@ public final class BrokerDaemon implements AutoCloseable {
         }
     }
 
+    /**
+     * Like {@link #declare}, but returns the current session if a qube of that name is already
+     * declared at the same address (a start event and a caller racing to declare it).
+     *
+     * @throws IllegalStateException if the name or domain id is declared with another address
+     */
+    public AgentSession declareIfAbsent(AgentAddress address) {
+        while (true) {
+            Registration reg = qubes.get(address.name());
+            if (reg != null) {
+                if (!reg.connector.address().equals(address)) {
+                    throw new IllegalStateException("qube " + address.name() + " is declared at "
+                            + reg.connector.address() + ", not " + address);
+                }
+                return reg.session;
+            }
+            try {
+                return declare(address);
+            } catch (IllegalStateException raced) {
+                if (!qubes.containsKey(address.name())) {
+                    throw raced;
+                }
+            }
+        }
+    }
+
     /** Stops serving a qube (halted or destroyed): closes its control channel, ends its calls. */
     public void forget(String name) {
         Registration reg = qubes.remove(name);
