@@ -98,9 +98,18 @@ public final class AgentSession {
 
     /** Takes a data port for {@code leg}, or -1 if all are in use. */
     int allocatePort(CallLeg leg) {
+        if (state == State.CLOSED) {
+            return -1;
+        }
         int port = ports.allocate();
         if (port > 0) {
             legs.put(port, leg);
+            // closed() sets the state before it ends the legs: if it ran meanwhile, either it saw
+            // this leg (and ends it), or we see the state here and take the port back.
+            if (state == State.CLOSED && legs.remove(port, leg)) {
+                ports.release(port);
+                return -1;
+            }
         }
         return port;
     }
