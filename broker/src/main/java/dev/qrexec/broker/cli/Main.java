@@ -1,5 +1,10 @@
 package dev.qrexec.broker.cli;
 
+import dev.qrexec.broker.admin.QvmCli;
+import dev.qrexec.broker.agent.cli.AgentCli;
+import dev.qrexec.broker.client.QrexecClient;
+import dev.qrexec.broker.client.QrexecClientVm;
+import dev.qrexec.broker.server.ServeCommand;
 import dev.qrexec.policy.cli.PolicyCli;
 
 import java.util.Arrays;
@@ -26,6 +31,16 @@ public final class Main {
         switch (args[0]) {
             case "policy":
                 return PolicyCli.execute(rest);
+            case "serve":
+                return ServeCommand.execute(rest);
+            case "agent":
+                return AgentCli.execute(rest);
+            case "qrexec-client-vm":
+                return QrexecClientVm.execute(rest);
+            case "qrexec-client":
+                return QrexecClient.execute(rest);
+            case "qvm":
+                return QvmCli.execute(rest);
             default:
                 System.err.println("qrexec: unknown tool '" + args[0] + "'");
                 usage();
@@ -36,6 +51,11 @@ public final class Main {
     private static void usage() {
         System.err.println("usage: qrexec TOOL [ARGS...]");
         System.err.println("tools:");
-        System.err.println("  policy    lint, evaluate and serve qrexec policy (qrexec policy --help)");
+        System.err.println("  policy            lint, evaluate and serve qrexec policy (qrexec policy --help)");
+        System.err.println("  serve             run the broker daemon (qrexec serve --help)");
+        System.err.println("  agent             run a qube's agent on the socket transport (qrexec agent --help)");
+        System.err.println("  qrexec-client-vm  call a service from a qube");
+        System.err.println("  qrexec-client     run a command or service in a qube from dom0");
+        System.err.println("  qvm               manage qubes through the admin socket (qrexec qvm --help)");
     }
 }

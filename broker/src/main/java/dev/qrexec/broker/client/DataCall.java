@@ -1,0 +1,100 @@
+package dev.qrexec.broker.client;
+
+import dev.qrexec.broker.agent.stream.WritabilityGate;
+import dev.qrexec.broker.wire.ChannelRole;
+import dev.qrexec.broker.wire.WirePipeline;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
+import dev.qrexec.xen.transport.VchanAddress;
+import dev.qrexec.xen.transport.VchanTransport;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The data phase of a call made by a client: listen as vchan server on
+ * {@code vchan.<own>.<peer>.<port>.sock} (the caller listens, spec 5.1), accept the service side,
+ * relay, return the remote exit code. Owns one event loop thread and the pump threads.
+ */
+final class DataCall implements AutoCloseable {
+
+    private final VchanTransport transport = VchanTransport.create(VchanTransport.Kind.EPOLL, 1);
+    private final ExecutorService pumps = Executors.newFixedThreadPool(3, new DefaultThreadFactory("client-pump", true));
+    private final Path vchanDir;
+
+    DataCall(Path vchanDir) {
+        this.vchanDir = vchanDir;
+    }
+
+    EventLoopGroup group() {
+        return transport.eventLoopGroup();
+    }
+
+    /** Thrown when the service side never connected. */
+    static final class SetupException extends Exception {
+        SetupException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Runs the data phase.
+     *
+     * @return the remote exit code (125 if the channel broke)
+     */
+    int run(int own, int peer, int port, InputStream in, OutputStream out, OutputStream err, byte[] prefix,
+            Duration acceptTimeout) throws SetupException, InterruptedException {
+        ClientDataHandler handler = new ClientDataHandler(in, out, err, prefix, pumps);
+        Future<Channel> accepted;
+        try {
+            accepted = transport.listen(VchanAddress.listening(vchanDir, own, peer, port),
+                    new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            WirePipeline.install(ch, ChannelRole.DATA_CLIENT);
+                            WritabilityGate.install(ch);
+                            ch.pipeline().addLast(handler);
+                        }
+                    }, acceptTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new SetupException("unusable data channel address: " + e.getMessage(), e);
+        }
+        if (!accepted.await(acceptTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS) || !accepted.isSuccess()) {
+            accepted.cancel(false);
+            throw new SetupException("the service side did not connect within " + acceptTimeout, accepted.cause());
+        }
+        try {
+            return handler.exitCode().get();
+        } catch (ExecutionException e) {
+            throw new SetupException("data channel failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** Waits at most {@code timeout} for a future of the event loop, for setup steps. */
+    static <T> T await(io.netty.util.concurrent.Future<T> f, Duration timeout, String what)
+            throws SetupException, InterruptedException {
+        if (!f.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new SetupException(what + ": no answer within " + timeout, new TimeoutException());
+        }
+        if (!f.isSuccess()) {
+            throw new SetupException(what + ": " + f.cause().getMessage(), f.cause());
+        }
+        return f.getNow();
+    }
+
+    @Override
+    public void close() {
+        transport.close();
+        pumps.shutdownNow();
+    }
+}
