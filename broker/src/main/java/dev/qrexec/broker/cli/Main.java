@@ -1,5 +1,6 @@
 package dev.qrexec.broker.cli;
 
+import dev.qrexec.broker.admin.QvmCli;
 import dev.qrexec.broker.agent.cli.AgentCli;
 import dev.qrexec.broker.client.QrexecClient;
 import dev.qrexec.broker.client.QrexecClientVm;
@@ -38,6 +39,8 @@ public final class Main {
                 return QrexecClientVm.execute(rest);
             case "qrexec-client":
                 return QrexecClient.execute(rest);
+            case "qvm":
+                return QvmCli.execute(rest);
             default:
                 System.err.println("qrexec: unknown tool '" + args[0] + "'");
                 usage();
@@ -53,5 +56,6 @@ public final class Main {
         System.err.println("  agent             run a qube's agent on the socket transport (qrexec agent --help)");
         System.err.println("  qrexec-client-vm  call a service from a qube");
         System.err.println("  qrexec-client     run a command or service in a qube from dom0");
+        System.err.println("  qvm               manage qubes through the admin socket (qrexec qvm --help)");
     }
 }

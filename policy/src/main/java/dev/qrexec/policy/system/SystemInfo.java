@@ -22,6 +22,10 @@ public final class SystemInfo {
 
     private final List<QubeInfo> qubes;
     private final Map<String, QubeInfo> byKey;
+    /** Lazily computed ask expansions of {@code *} and {@code @anyvm}; a benign race computes them twice at worst. */
+    private volatile List<String> wildcardExpansion;
+    private volatile List<String> anyvmExpansion;
+    private volatile CandidateSpace candidateSpace;
 
     private SystemInfo(List<QubeInfo> qubes) {
         this.qubes = List.copyOf(qubes);
@@ -133,6 +137,44 @@ public final class SystemInfo {
     /** Every key: names and {@code uuid:} aliases. */
     public Set<String> keys() {
         return byKey.keySet();
+    }
+
+    /**
+     * What {@code *} offers in an ask (spec 5.5): every qube name, {@code @dispvm:T} for each
+     * disposable template T, and {@code @dispvm}; with {@code includeDom0 == false} the
+     * {@code @anyvm} variant without dom0.
+     */
+    public List<String> askExpansion(boolean includeDom0) {
+        List<String> cached = includeDom0 ? wildcardExpansion : anyvmExpansion;
+        if (cached == null) {
+            List<String> out = new ArrayList<>(qubes.size() + 4);
+            for (QubeInfo q : qubes) {
+                if (includeDom0 || !q.name().equals("dom0")) {
+                    out.add(q.name());
+                }
+                if (q.templateForDispvms()) {
+                    out.add("@dispvm:" + q.name());
+                }
+            }
+            out.add("@dispvm");
+            cached = List.copyOf(out);
+            if (includeDom0) {
+                wildcardExpansion = cached;
+            } else {
+                anyvmExpansion = cached;
+            }
+        }
+        return cached;
+    }
+
+    /** The numbered ask candidates of this system (computed on first use). */
+    public CandidateSpace candidateSpace() {
+        CandidateSpace space = candidateSpace;
+        if (space == null) {
+            space = new CandidateSpace(qubes);
+            candidateSpace = space;
+        }
+        return space;
     }
 
     @Override
