@@ -65,6 +65,11 @@ final class RelayCall implements CallLeg {
         Channel channel;
         boolean ready;
         boolean closed;
+        /**
+         * A write to this endpoint failed: its peer stopped reading (hung up). Further messages for
+         * it are dropped, but what it already sent is still read until its EOF.
+         */
+        boolean outputBroken;
         /** Messages for this endpoint that arrived before it was ready. */
         final ArrayDeque<Object> pending = new ArrayDeque<>();
 
@@ -198,6 +203,9 @@ final class RelayCall implements CallLeg {
         if (listener != null) {
             listener.close();
         }
+        // A failed write (the service hung up) must not close the channel: Netty's auto-close
+        // would drop the exit code still unread in the socket. Only the output side is shut.
+        ch.config().setAutoClose(false);
         WirePipeline.install(ch, ChannelRole.DATA_CLIENT);
         ch.pipeline().addLast(new RelayHandler(this, Side.TARGET));
     }
@@ -228,7 +236,7 @@ final class RelayCall implements CallLeg {
 
     void received(Side from, Object msg) {
         Endpoint to = other(from);
-        if (to.closed || done) {
+        if (to.closed || to.outputBroken || done) {
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -247,7 +255,35 @@ final class RelayCall implements CallLeg {
         if (to.side == Side.SOURCE && msg instanceof ExitCode) {
             exitForwarded = true;
         }
-        to.channel.write(msg).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+        to.channel.write(msg).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                outputFailed(to, f.cause());
+            }
+        });
+    }
+
+    /**
+     * A write failed (EPIPE: the peer hung up). The service side may have hung up right after its
+     * exit code (a missing service answers 127 at once) while the caller's input still flows: keep
+     * reading the service until its EOF, so the exit code it sent is relayed, not replaced by 125.
+     * A caller that hung up ends the call: the service is closed.
+     */
+    private void outputFailed(Endpoint to, Throwable cause) {
+        if (to.outputBroken || to.closed) {
+            return;
+        }
+        to.outputBroken = true;
+        if (to.side == Side.TARGET) {
+            LOG.log(Level.DEBUG, () -> this + ": service stopped reading its input: " + cause);
+            // Input for it is dropped from now on: never stall the caller on it.
+            Endpoint from = other(to.side);
+            if (from.channel != null && from.channel.isActive()) {
+                from.channel.config().setAutoRead(true);
+            }
+        } else {
+            LOG.log(Level.WARNING, "{0}: caller data channel failed: {1}", this, String.valueOf(cause));
+            to.channel.close();
+        }
     }
 
     void readComplete(Side from) {
@@ -260,7 +296,7 @@ final class RelayCall implements CallLeg {
     void writabilityChanged(Side side) {
         Endpoint e = endpoint(side);
         Endpoint o = other(side);
-        if (e.channel.isWritable() && o.channel != null && o.channel.isActive()) {
+        if ((e.channel.isWritable() || e.outputBroken) && o.channel != null && o.channel.isActive()) {
             o.channel.config().setAutoRead(true);
         }
     }

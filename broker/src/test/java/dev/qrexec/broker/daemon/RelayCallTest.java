@@ -109,6 +109,53 @@ class RelayCallTest extends DaemonTestBase {
         }
     }
 
+    /**
+     * Regression: a service that answers with its exit code and hangs up while the caller is still
+     * sending input (a missing service: 127 at once). The broker's next write of input to it fails
+     * (EPIPE); that must not turn the exit code it already has, or has yet to read, into 125.
+     */
+    @Test
+    void exitCodeOfServiceThatHangsUpWhileInputIsStillComingIsRelayed() throws Exception {
+        start(DaemonConfig.defaults(), ALLOW_AS_ASKED, Dom0Services.none(), QubeStarter.NONE, DisposableProvider.NONE);
+        FakeAgent src = agent("src", 46);
+        FakeAgent tgt = agent("tgt", 47);
+        AgentSession s = connect(src);
+        AgentSession t = connect(tgt);
+        for (int round = 0; round < 10; round++) {
+            src.trigger("tgt", "SOCKET" + round, "test.Missing");
+            Exec exec = Exec.of(tgt.control().expect(EXEC_CMDLINE));
+            int srcPort = src.control().expect(SERVICE_CONNECT).intAt(4);
+            try (RawPeer client = src.clientListen(srcPort)) {
+                RawPeer service = tgt.serviceConnect(exec.port(), 4);
+                Thread feeder = new Thread(() -> {
+                    byte[] chunk = new byte[65_536];
+                    try {
+                        for (int i = 0; i < 256; i++) {
+                            client.send(STDIN, chunk);
+                        }
+                    } catch (java.io.IOException stopped) {
+                        // The broker hung up on the caller after the exit code: expected.
+                    }
+                }, "feeder-" + round);
+                feeder.start();
+                service.expect(STDIN);
+                service.send(STDOUT, new byte[0]);
+                service.send(STDERR, new byte[0]);
+                service.send(EXIT_CODE, le(127));
+                service.close();
+                Frame f;
+                do {
+                    f = client.read();
+                } while (f.type() != EXIT_CODE);
+                assertEquals(127, f.intAt(0), "round " + round);
+                feeder.interrupt();
+            }
+            src.terminated(0, srcPort);
+            tgt.terminated(0, exec.port());
+            await().until(() -> s.callsInFlight() == 0 && s.portsInUse() == 0 && t.portsInUse() == 0);
+        }
+    }
+
     @Test
     void targetAgentDyingMidCallEndsTheCallWithoutLeaks() throws Exception {
         start(DaemonConfig.defaults(), ALLOW_AS_ASKED, Dom0Services.none(), QubeStarter.NONE, DisposableProvider.NONE);
