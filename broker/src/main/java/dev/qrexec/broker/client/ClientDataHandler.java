@@ -133,7 +133,11 @@ public final class ClientDataHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.log(System.Logger.Level.WARNING, "data channel failed: " + cause);
+        // A reset after the exit code is the peer closing with our last bytes unread: the call is
+        // complete and nothing was lost, so it is not worth a warning.
+        System.Logger.Level level = exitSeen && cause instanceof java.io.IOException
+                ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING;
+        LOG.log(level, "data channel failed: " + cause);
         ctx.close();
     }
 }

@@ -286,6 +286,11 @@ final class RelayCall implements CallLeg {
         }
     }
 
+    /** True once the service's exit code has been written to the caller. */
+    boolean exitCodeRelayed() {
+        return exitForwarded;
+    }
+
     void readComplete(Side from) {
         Endpoint to = other(from);
         if (to.ready && !to.closed) {

@@ -51,7 +51,10 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.log(Level.WARNING, "{0}: {1} data channel failed: {2}", call, side, String.valueOf(cause));
+        // Once the exit code is relayed, a reset only means a peer closed with our last bytes
+        // (e.g. the end of input) unread: the call is complete, nothing was lost.
+        Level level = call.exitCodeRelayed() && cause instanceof java.io.IOException ? Level.DEBUG : Level.WARNING;
+        LOG.log(level, "{0}: {1} data channel failed: {2}", call, side, String.valueOf(cause));
         ctx.close();
     }
 }
