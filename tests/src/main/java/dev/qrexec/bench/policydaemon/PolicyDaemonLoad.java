@@ -54,7 +54,7 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "20000", description = "Unmeasured requests first (default ${DEFAULT-VALUE}).")
     long warmup;
 
-    @Option(names = "--workers", defaultValue = "0", description = "Server event-loop threads (default: one per core).")
+    @Option(names = "--workers", defaultValue = "0", description = "Server event-loop threads (default: the server's default, 1).")
     int workers;
 
     @Option(names = "--transport", description = "epoll or nio (default: epoll when available).")
@@ -118,7 +118,7 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
             try {
                 System.out.printf("policy: %d rules (%s); clients: %d; distinct requests: %d; reply cache: %d; server: %s%n",
                         policy.current().rules().size(), policyDir, clients, mix.size(), cacheEntries, server == null ? "external " + socket
-                                : server.transport() + ", " + (workers > 0 ? workers : Runtime.getRuntime().availableProcessors())
+                                : server.transport() + ", " + (workers > 0 ? workers : 1)
                                 + " worker threads, in this JVM");
                 if (warmup > 0) {
                     LoadClients.Result w = LoadClients.run(socket, mix, clients, warmup, duration);
