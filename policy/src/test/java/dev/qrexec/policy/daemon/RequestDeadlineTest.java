@@ -51,6 +51,25 @@ class RequestDeadlineTest {
     }
 
     @Test
+    void clientThatKeepsDribblingBytesIsStillClosedAtTheDeadline() throws Exception {
+        // Unlike a read-idle timer, the deadline counts from accept: a slow drip cannot hold a connection.
+        EmbeddedChannel ch = channel();
+        DeadlineSweeper sweeper = sweeperOf(ch);
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10)).until(() -> {
+            if (ch.isOpen()) {
+                ch.writeInbound(io.netty.buffer.Unpooled.wrappedBuffer(new byte[] {'s'}));
+            }
+            ch.runScheduledPendingTasks();
+            return !ch.isOpen();
+        });
+        io.netty.buffer.ByteBuf received;
+        while ((received = ch.readInbound()) != null) {
+            received.release();
+        }
+        assertEquals(0, sweeper.size());
+    }
+
+    @Test
     void closedConnectionLeavesTheListAndTheOthersKeepTheirOrder() {
         EmbeddedChannel ch = new EmbeddedChannel();
         EventLoop loop = ch.eventLoop();
