@@ -10,7 +10,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -23,6 +24,8 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -32,10 +35,11 @@ import java.util.function.Supplier;
 /**
  * Serves the {@code policy.sock} protocol (spec 7.1) on a Unix domain socket.
  *
- * <p>Pipeline of each connection: {@link ConnectionLimiter} (shared) → {@link ReadTimeoutHandler} →
+ * <p>Pipeline of each connection: {@link ConnectionLimiter} (shared) → {@link RequestDeadline} →
  * {@link RequestLineDecoder} → {@link PolicyRequestValidator} → {@link PolicyReplyHandler} (shared).
- * {@code workerThreads} event loops accept (one of them) and own the connections; each connection's
- * state lives on its own loop only. Evaluation runs on the event loop (see {@link PolicyReplyHandler}).
+ * {@code workerThreads} event loops (default one) accept (one of them) and own the connections;
+ * each connection's state lives on its own loop only. Evaluation runs on the event loop (see
+ * {@link PolicyReplyHandler}).
  *
  * <p>The socket is created with mode 0660 (spec 7.1) without a window where it has other modes: it
  * is bound under a temporary name, given its mode, then renamed over {@code path}.
@@ -128,7 +132,7 @@ public final class PolicySocketServer implements AutoCloseable {
         private PolicyResponder responder;
         private EvalQueryHandler evalHandler;
         private DomainSocketTransport transport;
-        private int workerThreads = Runtime.getRuntime().availableProcessors();
+        private int workerThreads = 1;
         private int maxConnections = 1024;
         private Duration readTimeout = Duration.ofSeconds(10);
         private int maxLineLength = RequestLineDecoder.MAX_LINE_LENGTH;
@@ -164,6 +168,13 @@ public final class PolicySocketServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Event loops (default 1). The single listening socket is accepted on one loop, and Netty
+         * registers each accepted connection on the next loop in turn: with more than one, most
+         * connections cost a hand-off between threads (a task queue and an eventfd wake-up) that
+         * is dearer than the microseconds of work a request needs once it has arrived. More loops
+         * help only when evaluation itself is slow (large policies without the reply cache).
+         */
         public Builder workerThreads(int workerThreads) {
             if (workerThreads < 1) {
                 throw new IllegalArgumentException("workerThreads must be at least 1, was " + workerThreads);
@@ -181,7 +192,10 @@ public final class PolicySocketServer implements AutoCloseable {
             return this;
         }
 
-        /** A connection that sends nothing for this long is closed without a reply (default 10 s). */
+        /**
+         * A connection still open this long after it was accepted (a client that sent nothing, or not
+         * a whole request) is closed without a reply, at most an eighth of this later (default 10 s).
+         */
         public Builder readTimeout(Duration readTimeout) {
             Objects.requireNonNull(readTimeout, "readTimeout");
             if (readTimeout.isNegative() || readTimeout.isZero()) {
@@ -230,7 +244,7 @@ public final class PolicySocketServer implements AutoCloseable {
             ConnectionLimiter limiter = new ConnectionLimiter(maxConnections);
             PolicyReplyHandler replyHandler = responder == null ? null : new PolicyReplyHandler(responder);
             EvalQueryHandler evalQueries = evalHandler;
-            long timeoutMillis = readTimeout.toMillis();
+            Map<EventLoop, DeadlineSweeper> sweepers = sweepers(workers, readTimeout.toNanos());
             int lineLimit = maxLineLength;
             try {
                 ServerBootstrap bootstrap = new ServerBootstrap()
@@ -247,7 +261,7 @@ public final class PolicySocketServer implements AutoCloseable {
                             protected void initChannel(Channel ch) {
                                 ChannelPipeline p = ch.pipeline();
                                 p.addLast("limit", limiter);
-                                p.addLast("timeout", new ReadTimeoutHandler(timeoutMillis, TimeUnit.MILLISECONDS));
+                                p.addLast("deadline", new RequestDeadline(sweepers));
                                 if (evalQueries != null) {
                                     p.addLast("query", new EvalQueryDecoder());
                                     p.addLast("eval", evalQueries);
@@ -285,6 +299,16 @@ public final class PolicySocketServer implements AutoCloseable {
                 workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
                 throw new IOException("cannot serve " + socket + ": " + e.getMessage(), e);
             }
+        }
+
+        /** One sweeper per loop: each loop's connections are timed by that loop alone. */
+        private static Map<EventLoop, DeadlineSweeper> sweepers(EventLoopGroup group, long timeoutNanos) {
+            Map<EventLoop, DeadlineSweeper> sweepers = new HashMap<>();
+            for (EventExecutor executor : group) {
+                EventLoop loop = (EventLoop) executor;
+                sweepers.put(loop, new DeadlineSweeper(loop, timeoutNanos));
+            }
+            return Map.copyOf(sweepers);
         }
 
         private static void refuseNonSocket(Path socket) throws IOException {

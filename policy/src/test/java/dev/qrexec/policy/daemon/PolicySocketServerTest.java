@@ -134,11 +134,14 @@ class PolicySocketServerTest {
         assertEquals("not a socket", Files.readString(socket));
     }
 
-    @Test
-    void idleConnectionIsClosedAfterTheReadTimeout() throws IOException {
+    @ParameterizedTest
+    @EnumSource(DomainSocketTransport.class)
+    void idleConnectionIsClosedAfterTheReadTimeout(DomainSocketTransport transport) throws IOException {
+        assumeTrue(transport.isAvailable(), transport + " not available here");
         try (PolicySocketServer server = PolicySocketServer.builder()
                 .socket(dir.resolve("policy.sock"))
                 .responder(r -> ALLOW)
+                .transport(transport)
                 .readTimeout(Duration.ofMillis(200))
                 .start();
              SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -146,6 +149,38 @@ class PolicySocketServerTest {
             ch.write(ByteBuffer.wrap("source=work\n".getBytes(StandardCharsets.US_ASCII)));
             assertEquals("", UnixClient.readToEof(ch));
             await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 0);
+        }
+    }
+
+    @Test
+    void severalLoopsEachTimeTheirOwnConnections() throws IOException {
+        try (PolicySocketServer server = PolicySocketServer.builder()
+                .socket(dir.resolve("policy.sock"))
+                .responder(r -> ALLOW)
+                .workerThreads(3)
+                .readTimeout(Duration.ofMillis(200))
+                .start()) {
+            List<SocketChannel> silent = new ArrayList<>();
+            try {
+                for (int i = 0; i < 6; i++) {
+                    SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                    ch.connect(UnixDomainSocketAddress.of(server.path()));
+                    silent.add(ch);
+                }
+                // Answered while the silent ones wait for their deadline, on every loop.
+                for (int i = 0; i < 6; i++) {
+                    assertEquals(ALLOW, UnixClient.exchange(server.path(),
+                            "source=work\nintended_target=vault\nservice_and_arg=s\n\n"));
+                }
+                for (SocketChannel ch : silent) {
+                    assertEquals("", UnixClient.readToEof(ch));
+                }
+                await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 0);
+            } finally {
+                for (SocketChannel ch : silent) {
+                    ch.close();
+                }
+            }
         }
     }
 

@@ -54,7 +54,7 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "20000", description = "Unmeasured requests first (default ${DEFAULT-VALUE}).")
     long warmup;
 
-    @Option(names = "--workers", defaultValue = "0", description = "Server event-loop threads (default: one per core).")
+    @Option(names = "--workers", defaultValue = "0", description = "Server event-loop threads (default: the server's default, 1).")
     int workers;
 
     @Option(names = "--transport", description = "epoll or nio (default: epoll when available).")
@@ -71,6 +71,10 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
     @Option(names = "--socket", description = "Measure an external daemon on this socket instead; it must serve "
             + "the policy and system info written by --write-policy.")
     Path externalSocket;
+
+    @Option(names = "--server-process", description = "Run the daemon (PolicyCli daemon, default reply cache) in a JVM "
+            + "of its own and report its CPU per request apart from the clients'.")
+    boolean serverProcess;
 
     @Option(names = "--write-policy", description = "Only write the generated policy.d and system-info.json into this directory.")
     Path writeTo;
@@ -103,8 +107,13 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
             EngineResponder responder = new EngineResponder(policy, system, cacheEntries);
             List<LoadClients.Exchange> mix = mix(new EngineResponder(policy, system, 0), distinct);
             PolicySocketServer server = null;
+            ServerProcess daemon = null;
             Path socket = externalSocket;
-            if (socket == null) {
+            if (socket == null && serverProcess) {
+                daemon = ServerProcess.start(work.resolve("policy.sock"), policyDir, systemFile, workers, transport,
+                        work.resolve("daemon.log"));
+                socket = daemon.socket();
+            } else if (socket == null) {
                 PolicySocketServer.Builder b = PolicySocketServer.builder().socket(work.resolve("policy.sock")).responder(responder);
                 if (workers > 0) {
                     b.workerThreads(workers);
@@ -117,28 +126,45 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
             }
             try {
                 System.out.printf("policy: %d rules (%s); clients: %d; distinct requests: %d; reply cache: %d; server: %s%n",
-                        policy.current().rules().size(), policyDir, clients, mix.size(), cacheEntries, server == null ? "external " + socket
-                                : server.transport() + ", " + (workers > 0 ? workers : Runtime.getRuntime().availableProcessors())
+                        policy.current().rules().size(), policyDir, clients, mix.size(), cacheEntries,
+                        daemon != null ? "own JVM (PolicyCli daemon), " + (workers > 0 ? workers : 1) + " worker threads"
+                                : server == null ? "external " + socket
+                                : server.transport() + ", " + (workers > 0 ? workers : 1)
                                 + " worker threads, in this JVM");
                 if (warmup > 0) {
                     LoadClients.Result w = LoadClients.run(socket, mix, clients, warmup, duration);
                     System.out.printf("warm-up: %d requests, %.0f/s, %d errors%n", w.requests(), w.perSecond(), w.errors());
                 }
                 long cpuBefore = processCpuNanos();
+                long daemonCpuBefore = daemon == null ? -1 : daemon.cpuNanos();
                 LoadClients.Result r = LoadClients.run(socket, mix, clients, requests, duration);
                 long cpu = processCpuNanos() - cpuBefore;
+                long daemonCpu = daemon == null ? -1 : daemon.cpuNanos() - daemonCpuBefore;
                 print(r);
+                if (daemon != null && daemonCpuBefore >= 0) {
+                    System.out.printf("server cpu: %.2f s of the daemon's JVM for %d requests = %.1f us per request "
+                                    + "= %.0f requests per cpu-second%n", daemonCpu / 1e9, r.requests(),
+                            daemonCpu / 1e3 / r.requests(), r.requests() / (daemonCpu / 1e9));
+                }
                 if (cpu > 0) {
                     // Independent of how busy the machine is: what one request costs this process (clients
                     // and, unless --socket, the server), so two free cores would give at most 2 / cost.
                     System.out.printf("cpu: %.2f s of this process for %d requests = %.1f us per request "
                                     + "(clients%s) = %.0f requests per cpu-second%n", cpu / 1e9, r.requests(),
                             cpu / 1e3 / r.requests(), server == null ? " only" : " and server", r.requests() / (cpu / 1e9));
+                    if (daemonCpu > 0) {
+                        System.out.printf("total: %.1f us of CPU per request (clients + server), so two free cores "
+                                + "would serve at most %.0f requests/s%n", (cpu + daemonCpu) / 1e3 / r.requests(),
+                                2e9 * r.requests() / (cpu + daemonCpu));
+                    }
                 }
                 return r.errors() == 0 ? 0 : 1;
             } finally {
                 if (server != null) {
                     server.close();
+                }
+                if (daemon != null) {
+                    daemon.close();
                 }
                 if (writeTo == null) {
                     deleteTree(work);
