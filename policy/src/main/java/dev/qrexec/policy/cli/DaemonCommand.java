@@ -55,7 +55,7 @@ final class DaemonCommand implements Callable<Integer> {
     Path legacyDirectory;
 
     @Option(names = "--workers", paramLabel = "N", defaultValue = "0",
-            description = "Event-loop threads (default: one per core).")
+            description = "Event-loop threads (default: 1; one loop avoids a thread hand-over per connection).")
     int workers;
 
     @Option(names = "--transport", paramLabel = "epoll|nio",
