@@ -23,7 +23,7 @@ NEWLINE : '\r\n' | '\r' | '\n' ;
 
 SEPARATOR
     : [\t\u000B\u000C \u001C-\u001F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+
-      -> channel(HIDDEN)
+      -> skip
     ;
 
 WORD

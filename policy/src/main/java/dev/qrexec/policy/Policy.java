@@ -35,13 +35,13 @@ public final class Policy {
                 throw new IllegalArgumentException("rule " + i + " has index " + this.rules.get(i).index());
             }
         }
-        this.evaluator = new Evaluator(new RuleIndex(this.rules));
+        this.evaluator = new Evaluator(new RuleIndex(this.rules), this.rules);
         this.loadError = null;
     }
 
     private Policy(PolicyLoadException loadError) {
         this.rules = List.of();
-        this.evaluator = new Evaluator(new RuleIndex(List.of()));
+        this.evaluator = new Evaluator(new RuleIndex(List.of()), List.of());
         this.loadError = loadError;
     }
 

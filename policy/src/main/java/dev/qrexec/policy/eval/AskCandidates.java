@@ -81,18 +81,8 @@ final class AskCandidates {
                     out.add(token.text().startsWith("uuid:") ? q.name() : token.text());
                 }
             }
-            case WILDCARD, ANYVM -> {
-                boolean withDom0 = token.kind() == dev.qrexec.policy.token.TokenKind.WILDCARD;
-                for (QubeInfo q : system.qubes()) {
-                    if (withDom0 || !QubeToken.isDom0(q.name())) {
-                        out.add(q.name());
-                    }
-                    if (q.templateForDispvms()) {
-                        out.add(QubeToken.DISPVM_PREFIX + q.name());
-                    }
-                }
-                out.add("@dispvm");
-            }
+            case WILDCARD -> out.addAll(system.askExpansion(true));
+            case ANYVM -> out.addAll(system.askExpansion(false));
             case ADMINVM -> out.add(QubeToken.ADMINVM);
             case DEFAULT -> {
                 // @default stands for no qube

@@ -25,9 +25,15 @@ public final class Evaluator {
     private static final Logger LOG = System.getLogger(Evaluator.class.getName());
 
     private final RuleIndex index;
+    /** "denied by policy F:L" per rule index, built once: the most frequent answer costs no string work. */
+    private final String[] denyMessages;
 
-    public Evaluator(RuleIndex index) {
+    public Evaluator(RuleIndex index, List<Rule> rules) {
         this.index = index;
+        this.denyMessages = new String[rules.size()];
+        for (Rule r : rules) {
+            denyMessages[r.index()] = "denied by policy " + r.location();
+        }
     }
 
     /** The outcome of building a request: a context to evaluate, or the denial of the request itself. */
@@ -48,7 +54,8 @@ public final class Evaluator {
             return denied(new Decision.Deny("<unknown>:0: " + e.getMessage(), false, true, null, null));
         }
         TokenKind kind = token.kind();
-        if (kind == TokenKind.LITERAL && !system.contains(target)) {
+        QubeInfo targetQube = system.get(target);
+        if (kind == TokenKind.LITERAL && targetQube == null) {
             LOG.log(Level.DEBUG, "qrexec: target {0} does not exist, using @default instead", target);
             target = "@default";
             kind = TokenKind.DEFAULT;
@@ -77,7 +84,7 @@ public final class Evaluator {
         }
         String value = kind == TokenKind.DISPVM_TEMPLATE ? token.value() : target;
         return new Built(new RequestContext(system, request.service(), request.argument(), source,
-                system.get(source), target, kind, value), null);
+                system.get(source), target, kind, value, targetQube), null);
     }
 
     private static Built denied(Decision.Deny deny) {
@@ -97,7 +104,7 @@ public final class Evaluator {
                 return Decision.Deny.of("no matching rule found", true, null);
             }
             return switch (rule.action()) {
-                case DENY -> Decision.Deny.of("denied by policy " + rule.location(), rule.params().notifyUser(), rule);
+                case DENY -> Decision.Deny.of(denyMessages[rule.index()], rule.params().notifyUser(), rule);
                 case ALLOW -> allow(rule, ctx);
                 case ASK -> ask(rule, ctx);
             };

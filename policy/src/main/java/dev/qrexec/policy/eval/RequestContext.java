@@ -16,9 +16,11 @@ import dev.qrexec.policy.token.TokenKind;
  * @param target      the normalised intended target ({@code @default} for unknown names)
  * @param targetKind  LITERAL, ADMINVM, DEFAULT, DISPVM or DISPVM_TEMPLATE
  * @param targetValue for DISPVM_TEMPLATE the template part; else the target itself
+ * @param targetQube  the target's entry when the target is a qube name or uuid, else null
  */
 public record RequestContext(SystemInfo system, String service, String argument, String source,
-                             QubeInfo sourceQube, String target, TokenKind targetKind, String targetValue) {
+                             QubeInfo sourceQube, String target, TokenKind targetKind, String targetValue,
+                             QubeInfo targetQube) {
 
     /** The source's {@code default_dispvm}, or null (unknown source, or no default set). */
     public String sourceDefaultDispvm() {

@@ -13,15 +13,16 @@ public final class TokenMatcher {
 
     /** Source column: the source is a plain name, so the {@code @dispvm:} forms never match it. */
     public static boolean matchesSource(QubeToken token, RequestContext request) throws ReferenceCrash {
-        return matches(token, request.source(), null, null, request, false);
+        return matches(token, request.source(), request.sourceQube(), null, null, request, false);
     }
 
     /** Target column, against the normalised intended target. */
     public static boolean matchesTarget(QubeToken token, RequestContext request) throws ReferenceCrash {
-        return matches(token, request.target(), request.targetKind(), request.targetValue(), request, true);
+        return matches(token, request.target(), request.targetQube(), request.targetKind(), request.targetValue(), request,
+                true);
     }
 
-    private static boolean matches(QubeToken token, String v, TokenKind vKind, String vValue, RequestContext request,
+    private static boolean matches(QubeToken token, String v, QubeInfo vQube, TokenKind vKind, String vValue, RequestContext request,
                                    boolean targetColumn) throws ReferenceCrash {
         SystemInfo system = request.system();
         switch (token.kind()) {
@@ -35,14 +36,10 @@ public final class TokenMatcher {
                 return QubeToken.isDom0(v);
             case DEFAULT:
                 return sameQube(system, token.text(), v);
-            case TYPE: {
-                QubeInfo q = system.get(v);
-                return q != null && token.value().equals(q.type());
-            }
-            case TAG: {
-                QubeInfo q = system.get(v);
-                return q != null && q.tags().contains(token.value());
-            }
+            case TYPE:
+                return vQube != null && token.value().equals(vQube.type());
+            case TAG:
+                return vQube != null && vQube.tags().contains(token.value());
             case DISPVM:
                 return token.text().equals(v);
             case DISPVM_TEMPLATE:

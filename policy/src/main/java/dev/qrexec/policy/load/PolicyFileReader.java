@@ -45,7 +45,37 @@ final class PolicyFileReader {
                 .toString();
     }
 
+    /**
+     * The lines of a file, from the grammar's lexer. The token stream is grouped by NEWLINE here
+     * rather than through the parser's tree: same result (a test checks it against
+     * {@link #linesFromParseTree}), a third of the cost on large policies.
+     */
     static List<Line> lines(String text) {
+        QrexecPolicyLexer lexer = new QrexecPolicyLexer(CharStreams.fromString(text));
+        lexer.removeErrorListeners();
+        lexer.addErrorListener(Failing.INSTANCE);
+        List<Line> lines = new ArrayList<>();
+        List<String> words = new ArrayList<>();
+        int number = 1;
+        for (Token t = lexer.nextToken(); ; t = lexer.nextToken()) {
+            int type = t.getType();
+            if (type == QrexecPolicyLexer.WORD) {
+                words.add(t.getText());
+                continue;
+            }
+            if (!words.isEmpty()) {
+                lines.add(new Line(number, List.copyOf(words)));
+                words.clear();
+            }
+            if (type == Token.EOF) {
+                return lines;
+            }
+            number++; // NEWLINE: CR LF, CR or LF (ANTLR's own line counter knows only LF)
+        }
+    }
+
+    /** The same lines through the grammar's parser rule {@code policyFile}. */
+    static List<Line> linesFromParseTree(String text) {
         QrexecPolicyLexer lexer = new QrexecPolicyLexer(CharStreams.fromString(text));
         lexer.removeErrorListeners();
         lexer.addErrorListener(Failing.INSTANCE);
@@ -53,19 +83,13 @@ final class PolicyFileReader {
         parser.removeErrorListeners();
         parser.addErrorListener(Failing.INSTANCE);
         parser.getInterpreter().setPredictionMode(PredictionMode.SLL);
-        parser.setBuildParseTree(true);
         List<QrexecPolicyParser.LineContext> contexts = parser.policyFile().line();
         List<Line> lines = new ArrayList<>();
         for (int i = 0; i < contexts.size(); i++) {
-            List<org.antlr.v4.runtime.tree.TerminalNode> wordNodes = contexts.get(i).WORD();
-            if (wordNodes.isEmpty()) {
-                continue;
+            List<String> words = contexts.get(i).WORD().stream().map(n -> n.getText()).toList();
+            if (!words.isEmpty()) {
+                lines.add(new Line(i + 1, words));
             }
-            List<String> words = new ArrayList<>(wordNodes.size());
-            for (org.antlr.v4.runtime.tree.TerminalNode node : wordNodes) {
-                words.add(node.getText());
-            }
-            lines.add(new Line(i + 1, List.copyOf(words)));
         }
         return lines;
     }

@@ -22,6 +22,9 @@ public final class SystemInfo {
 
     private final List<QubeInfo> qubes;
     private final Map<String, QubeInfo> byKey;
+    /** Lazily computed ask expansions of {@code *} and {@code @anyvm}; a benign race computes them twice at worst. */
+    private volatile List<String> wildcardExpansion;
+    private volatile List<String> anyvmExpansion;
 
     private SystemInfo(List<QubeInfo> qubes) {
         this.qubes = List.copyOf(qubes);
@@ -133,6 +136,34 @@ public final class SystemInfo {
     /** Every key: names and {@code uuid:} aliases. */
     public Set<String> keys() {
         return byKey.keySet();
+    }
+
+    /**
+     * What {@code *} offers in an ask (spec 5.5): every qube name, {@code @dispvm:T} for each
+     * disposable template T, and {@code @dispvm}; with {@code includeDom0 == false} the
+     * {@code @anyvm} variant without dom0.
+     */
+    public List<String> askExpansion(boolean includeDom0) {
+        List<String> cached = includeDom0 ? wildcardExpansion : anyvmExpansion;
+        if (cached == null) {
+            List<String> out = new ArrayList<>(qubes.size() + 4);
+            for (QubeInfo q : qubes) {
+                if (includeDom0 || !q.name().equals("dom0")) {
+                    out.add(q.name());
+                }
+                if (q.templateForDispvms()) {
+                    out.add("@dispvm:" + q.name());
+                }
+            }
+            out.add("@dispvm");
+            cached = List.copyOf(out);
+            if (includeDom0) {
+                wildcardExpansion = cached;
+            } else {
+                anyvmExpansion = cached;
+            }
+        }
+        return cached;
     }
 
     @Override

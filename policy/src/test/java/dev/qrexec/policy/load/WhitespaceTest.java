@@ -75,4 +75,18 @@ class WhitespaceTest {
     void zeroWidthAndOtherNonSpacesAreWordCharacters() {
         assertEquals(List.of("a\u200bb", "c\u180ed"), PythonWhitespace.split(" a\u200bb\u3000c\u180ed "));
     }
+
+    @Test
+    void lexerGroupingEqualsTheParseTree() {
+        java.util.Random random = new java.util.Random(3);
+        String[] pieces = {"a", "*", "@anyvm", " ", "\t", "\u00a0", "\n", "\r", "\r\n", "\u2028", "#x", "!include", "\u000b"};
+        for (int round = 0; round < 500; round++) {
+            StringBuilder text = new StringBuilder();
+            for (int i = random.nextInt(40); i > 0; i--) {
+                text.append(pieces[random.nextInt(pieces.length)]);
+            }
+            assertEquals(PolicyFileReader.linesFromParseTree(text.toString()), PolicyFileReader.lines(text.toString()),
+                    text.toString());
+        }
+    }
 }

@@ -15,7 +15,7 @@ import java.util.Objects;
  * Builds the command line that turns a {@link QubeSpec} into a sandbox:
  *
  * <pre>
- * /bin/sh -c 'join cgroups; exec "$@"' ... -- setpriv --reuid U --regid U ... bwrap [mounts] -- init...
+ * /bin/sh -c 'join cgroups; exec "$@"' ... -- setpriv --reuid U --regid U ... bwrap --args 0 -- init...
  * </pre>
  *
  * <ol>
@@ -42,9 +42,30 @@ public final class BwrapCommand {
     private BwrapCommand() {
     }
 
-    /** The whole launcher command. */
-    public static List<String> launcher(Path setpriv, Path bwrap, List<Path> procsFiles, int hostUid,
-                                        QubeSpec spec, Path privateDir) throws IOException {
+    /**
+     * What to run: {@code command} is the process to start; {@code bwrapOptions} are written,
+     * NUL-separated, to its stdin, which bwrap reads with {@code --args 0}. So the mounts (host
+     * paths of the qube's storage) show neither in the host's {@code ps} nor in the command line of
+     * the pid-1 reaper the qube sees as its {@code /proc/1/cmdline}.
+     */
+    public record Launch(List<String> command, List<String> bwrapOptions) {
+
+        /** The options as bwrap's {@code --args} format wants them. */
+        public byte[] optionsBytes() {
+            StringBuilder text = new StringBuilder();
+            for (String option : bwrapOptions) {
+                if (option.indexOf('\0') >= 0) {
+                    throw new IllegalArgumentException("NUL in a bubblewrap option: " + option);
+                }
+                text.append(option).append('\0');
+            }
+            return text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    /** The whole launch. */
+    public static Launch launcher(Path setpriv, Path bwrap, List<Path> procsFiles, int hostUid,
+                                  QubeSpec spec, Path privateDir) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add("/bin/sh");
         cmd.add("-c");
@@ -56,10 +77,9 @@ public final class BwrapCommand {
         cmd.add("--");
         cmd.addAll(setpriv(setpriv, hostUid));
         cmd.add(bwrap.toString());
-        cmd.addAll(sandboxOptions(spec, privateDir));
-        cmd.add("--");
+        cmd.addAll(List.of("--args", "0", "--"));
         cmd.addAll(spec.init());
-        return cmd;
+        return new Launch(cmd, sandboxOptions(spec, privateDir));
     }
 
     static List<String> setpriv(Path setpriv, int hostUid) {

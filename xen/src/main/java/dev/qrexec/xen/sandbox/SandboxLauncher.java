@@ -5,7 +5,6 @@ import dev.qrexec.xen.QubeSpec;
 import dev.qrexec.xen.sandbox.cgroup.CgroupActions;
 import dev.qrexec.xen.sandbox.cgroup.CgroupDriver;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -50,16 +49,21 @@ final class SandboxLauncher {
 
     Launched launch(QubeSpec spec, int hostUid, Optional<Path> privateDir, Path consoleLog, Duration timeout)
             throws IOException {
-        List<String> command = BwrapCommand.launcher(setpriv, bwrap, cgroups.procsFiles(spec.name()), hostUid,
+        BwrapCommand.Launch launch = BwrapCommand.launcher(setpriv, bwrap, cgroups.procsFiles(spec.name()), hostUid,
                 spec, privateDir.orElse(null));
-        ProcessBuilder builder = new ProcessBuilder(command)
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        ProcessBuilder builder = new ProcessBuilder(launch.command())
+                .redirectInput(ProcessBuilder.Redirect.PIPE)
                 .redirectOutput(ProcessBuilder.Redirect.to(consoleLog.toFile()))
                 .redirectErrorStream(true);
         Map<String, String> env = builder.environment();
         env.clear();
         env.putAll(guestEnvironment(spec));
         Process launcher = builder.start();
+        try (var options = launcher.getOutputStream()) {
+            options.write(launch.optionsBytes()); // bwrap reads them with --args 0; then stdin is at EOF
+        } catch (IOException e) {
+            // the launcher died before reading them: its console says why, awaitInit reports it
+        }
         try {
             ProcessHandle init = awaitInit(spec, launcher, consoleLog, timeout);
             return new Launched(launcher, init);
@@ -134,23 +138,25 @@ final class SandboxLauncher {
 
     private ProcessHandle findInit(String qube, long launcherPid) throws IOException {
         for (long pid : cgroups.pids(qube)) {
-            if (pid == launcherPid || isBwrap(pid)) {
+            // an exiting process (a failed exec) has no readable exe: unknown is never the init
+            if (pid == launcherPid || !Boolean.FALSE.equals(isBwrap(pid))) {
                 continue;
             }
             Optional<ProcessHandle> process = ProcessHandle.of(pid);
             Optional<ProcessHandle> parent = process.flatMap(ProcessHandle::parent);
-            if (parent.isPresent() && isBwrap(parent.get().pid())) {
+            if (parent.isPresent() && Boolean.TRUE.equals(isBwrap(parent.get().pid()))) {
                 return process.get();
             }
         }
         return null;
     }
 
-    private boolean isBwrap(long pid) {
+    /** True or false when {@code /proc/<pid>/exe} can be read, null when it cannot (exited, zombie). */
+    private Boolean isBwrap(long pid) {
         try {
             return bwrapKey.equals(fileKey(Path.of("/proc", Long.toString(pid), "exe")));
         } catch (IOException e) {
-            return false; // exited meanwhile, or a kernel thread
+            return null;
         }
     }
 

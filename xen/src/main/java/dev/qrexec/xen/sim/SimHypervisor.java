@@ -28,7 +28,9 @@ import java.util.function.Consumer;
  * <p>Threads: all state is owned by the {@link SimScheduler}'s single thread of control. Public
  * methods hand their work to it and return a future; futures complete, and listeners are called,
  * on that thread, in order. Reads ({@link #state}, {@link #memory}, {@link #hostMemory},
- * {@link #list}) use snapshots published by that thread and never wait for it.
+ * {@link #list}) use snapshots published by that thread and never wait for it. Do not block in a
+ * listener or in a non-async future callback (waiting there for another sim future would wait
+ * forever): use the {@code ...Async} variants with your own executor for such work.
  *
  * <p>Semantics that the real backends share (the contract suite checks them): operations on one
  * qube run one after the other, each checked against the state the previous one left; kill and

@@ -50,7 +50,8 @@ public final class EventRecorder implements Consumer<LifecycleEvent> {
     public void awaitKinds(String qube, Duration timeout, LifecycleEvent.Kind... expected) {
         List<LifecycleEvent.Kind> want = List.of(expected);
         try {
-            await().atMost(timeout).until(() -> kinds(qube).size() >= want.size());
+            await().atMost(timeout).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
+                    .until(() -> kinds(qube).size() >= want.size());
         } catch (ConditionTimeoutException e) {
             throw new AssertionFailedError("events of " + qube + " after " + timeout, want, kinds(qube), e);
         }

@@ -276,6 +276,32 @@ public abstract class HypervisorContract {
         assertThrows(HypervisorException.NoSuchQube.class, () -> hypervisor.state(name));
     }
 
+    @Test
+    void operationsSubmittedTogetherRunOneAfterTheOther() {
+        String name = define("serial");
+        CompletableFuture<Void> start = hypervisor.start(name);
+        CompletableFuture<Void> pause = hypervisor.pause(name);
+        CompletableFuture<Void> unpause = hypervisor.unpause(name);
+        CompletableFuture<Void> shutdown = hypervisor.shutdown(name, Duration.ofSeconds(10));
+        complete(start);
+        complete(pause);
+        complete(unpause);
+        complete(shutdown);
+        assertEquals(QubeState.HALTED, hypervisor.state(name));
+        events.awaitKinds(name, operationTimeout(), Kind.STARTED, Kind.PAUSED, Kind.UNPAUSED, Kind.HALTED);
+    }
+
+    @Test
+    void severalQubesStartAtOnce() {
+        List<String> names = List.of(define("many1"), define("many2"), define("many3"));
+        List<CompletableFuture<Void>> starts = names.stream().map(hypervisor::start).toList();
+        starts.forEach(this::complete);
+        for (String name : names) {
+            assertEquals(QubeState.RUNNING, hypervisor.state(name));
+            events.awaitKinds(name, operationTimeout(), Kind.STARTED);
+        }
+    }
+
     // ------------------------------------------------------------------ events
 
     @Test

@@ -44,13 +44,17 @@ class BwrapCommandTest {
                 .privateStorage(dir.resolve("p")).channelDir(dir.resolve("c"))
                 .environment(Map.of("SECRET_TOKEN", "hunter2"))
                 .init(List.of("/bin/sh", "-c", "echo hi")).build();
-        List<String> cmd = BwrapCommand.launcher(Path.of("/usr/bin/setpriv"), Path.of("/usr/bin/bwrap"),
+        BwrapCommand.Launch launch = BwrapCommand.launcher(Path.of("/usr/bin/setpriv"), Path.of("/usr/bin/bwrap"),
                 List.of(Path.of("/cg/freezer/procs"), Path.of("/cg/memory/procs")), 200_005, spec, dir.resolve("p"));
         assertEquals(List.of("/bin/sh", "-c", BwrapCommand.JOIN_CGROUPS_SCRIPT, "qrexec-sandbox-work",
                 "/cg/freezer/procs", "/cg/memory/procs", "--", "/usr/bin/setpriv", "--reuid=200005", "--regid=200005",
                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "/usr/bin/bwrap",
-                "--unshare-all", "--unshare-user"), cmd.subList(0, 17));
-        assertEquals(List.of("--", "/bin/sh", "-c", "echo hi"), cmd.subList(cmd.size() - 4, cmd.size()));
+                "--args", "0", "--", "/bin/sh", "-c", "echo hi"), launch.command());
+        List<String> cmd = launch.bwrapOptions();
+        assertEquals(List.of("--unshare-all", "--unshare-user"), cmd.subList(0, 2));
+        assertFalse(String.join(" ", launch.command()).contains(dir.toString()), "no host path of the qube in ps");
+        String nulSeparated = new String(launch.optionsBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(String.join("\0", cmd) + "\0", nulSeparated);
         assertTrue(Collections.indexOfSubList(cmd, List.of("--size", Long.toString(32L << 20), "--tmpfs", "/tmp")) > 0);
         assertTrue(Collections.indexOfSubList(cmd, List.of("--bind", dir.resolve("p").toString(), "/rw")) > 0);
         assertTrue(Collections.indexOfSubList(cmd, List.of("--bind", dir.resolve("p/home/user").toString(), "/home/user")) > 0);

@@ -99,6 +99,19 @@ class SandboxFailuresTest {
     }
 
     @Test
+    void aQubeOverItsMemoryCeilingDiesOfOutOfMemory() throws Exception {
+        open(config());
+        // tmpfs pages are charged to the qube and cannot be reclaimed without swap: the ceiling is hit
+        QubeSpec spec = spec("hog", 28, List.of("/bin/sh", "-c", "exec cat /dev/zero > /tmp/fill"))
+                .memoryMiB(16).maxMemoryMiB(32).volatileSizeMiB(256).build();
+        hypervisor.define(spec).get();
+        hypervisor.start("hog").get();
+        events.awaitKinds("hog", WAIT, Kind.STARTED, Kind.DIED);
+        assertTrue(events.of("hog").get(1).reason().startsWith("out of memory ("), events.of("hog").get(1)::reason);
+        assertNoTrace(spec);
+    }
+
+    @Test
     void notEnoughHostMemoryRefusesTheStart() throws Exception {
         open(config().hostMemoryBytes(100L << 20));
         hypervisor.define(spec("big1", 24, SandboxFixture.IDLE_INIT).build()).get();

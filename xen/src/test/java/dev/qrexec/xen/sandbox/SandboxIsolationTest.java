@@ -83,6 +83,11 @@ class SandboxIsolationTest {
         assertEquals("lo", seen.get("ifaces"), "no network interface but loopback");
         assertTrue(seen.get("tcp").startsWith("failed"), () -> "reached the host's loopback: " + seen.get("tcp"));
         assertEquals("absent", seen.get("read:" + secret), "a host file outside what was given");
+        assertTrue(seen.get("pid1").startsWith("READ:"), () -> "pid 1 is readable: " + seen.get("pid1"));
+        for (String hostPath : List.of(dir.resolve("private-iso").toString(), ownChannel.toString(), "--bind")) {
+            assertFalse(seen.get("pid1").contains(hostPath), () -> "the mounts leak through /proc/1/cmdline: "
+                    + seen.get("pid1"));
+        }
         assertEquals("absent", seen.get("read:/root"));
         assertEquals("absent", seen.get("read:/etc/shadow"));
         assertEquals("absent", seen.get("read:" + dir.resolve("state")), "the backend's state");

@@ -54,6 +54,7 @@ public final class SandboxProbe {
         Collections.sort(ifaces);
         System.out.println("ifaces=" + String.join(",", ifaces));
         System.out.println("tcp=" + connectTcp(tcpPort));
+        System.out.println("pid1=" + read(Path.of("/proc/1/cmdline")) + ":" + pid1CommandLine());
         for (String path : paths) {
             if (path.endsWith(".sock")) {
                 System.out.println("unix:" + path + "=" + connectUnix(Path.of(path)));
@@ -76,6 +77,15 @@ public final class SandboxProbe {
                 }
             }
             return "missing";
+        } catch (IOException e) {
+            return "error:" + e;
+        }
+    }
+
+    private static String pid1CommandLine() {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc/1/cmdline")), java.nio.charset.StandardCharsets.UTF_8)
+                    .replace('\0', ' ').replace('=', '_');
         } catch (IOException e) {
             return "error:" + e;
         }
