@@ -38,6 +38,8 @@ public final class Main {
                 return QrexecClientVm.execute(rest);
             case "qrexec-client":
                 return QrexecClient.execute(rest);
+            case "demo":
+                return dev.qrexec.broker.demo.DemoCommand.execute(rest);
             default:
                 System.err.println("qrexec: unknown tool '" + args[0] + "'");
                 usage();
@@ -53,5 +55,6 @@ public final class Main {
         System.err.println("  agent             run a qube's agent on the socket transport (qrexec agent --help)");
         System.err.println("  qrexec-client-vm  call a service from a qube");
         System.err.println("  qrexec-client     run a command or service in a qube from dom0");
+        System.err.println("  demo              a small system on sandbox qubes, calls into preloaded disposables");
     }
 }
