@@ -199,6 +199,9 @@ public final class DemoSystem implements AutoCloseable {
         closed = true;
         closeQuietly(lifecycle, "lifecycle subscription");
         closeQuietly(server, "broker");
+        if (manager != null) {
+            awaitReleases(Duration.ofSeconds(10));
+        }
         closeQuietly(manager, "disposable manager");
         Hypervisor hv = hypervisor();
         List<CompletableFuture<Void>> kills = new ArrayList<>();
@@ -226,6 +229,29 @@ public final class DemoSystem implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "closing the " + hv.backendName() + " backend failed", e);
         }
+    }
+
+    /**
+     * Calls that ended have asked the manager to release their disposable; let those clean-ups finish
+     * (kill, discard storage, registry) before the manager stops, so none is cut half-way.
+     */
+    private void awaitReleases(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            java.util.Set<String> preloads = new java.util.HashSet<>(manager.queueStatus(DVM).queue());
+            boolean inUse = manager.snapshot().qubes().values().stream()
+                    .anyMatch(q -> q.klass() == QubeClass.DISP_VM && !preloads.contains(q.name()));
+            if (!inUse) {
+                return;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        LOG.log(Level.WARNING, "disposables still being released after " + timeout.toSeconds() + " s; killing them");
     }
 
     private static void await(CompletableFuture<Void> f, String what) {
@@ -435,7 +461,7 @@ public final class DemoSystem implements AutoCloseable {
                 }
                 b.privateSource(source);
             }
-            return agents.decorate(b, s.name()).build();
+            return agents.decorate(b, s.name(), layout.channelDir(s.name())).build();
         };
     }
 }
