@@ -66,6 +66,8 @@ public final class DemoSystem implements AutoCloseable {
     private final DispvmManager manager;
     private final BrokerServer server;
     private final Duration agentTimeout;
+    /** Runs the blocking readiness calls (qrexec-client); bounded: at most 32 qubes starting at once. */
+    private final java.util.concurrent.ThreadPoolExecutor readiness;
     /** Set once right after construction (the subscription needs this object). */
     private volatile AutoCloseable lifecycle;
     private volatile boolean closed;
@@ -78,6 +80,14 @@ public final class DemoSystem implements AutoCloseable {
         this.manager = manager;
         this.server = server;
         this.agentTimeout = agentTimeout;
+        AtomicInteger n = new AtomicInteger();
+        this.readiness = new java.util.concurrent.ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(32), r -> {
+                    Thread t = new Thread(r, "qrexec-readiness-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        readiness.allowCoreThreadTimeOut(true);
     }
 
     public static Builder builder(Path stateDir) {
@@ -147,9 +157,11 @@ public final class DemoSystem implements AutoCloseable {
     }
 
     /**
-     * A qube is operational when its agent has answered the broker's handshake (the spec's
-     * readiness: {@code qubes.WaitForRunningSystem} is answered by the same agent once it is up).
-     * Declares the qube to the broker, so the session is ready before any call needs it.
+     * A qube is operational when its agent has answered the broker's handshake and then
+     * {@code qubes.WaitForRunningSystem} exited 0, called from dom0 as Qubes does before it pauses a
+     * preload. The call goes through the whole service path of the agent, so a preloaded disposable
+     * is also warm when a caller gets it. Declares the qube to the broker first, so its session is
+     * ready before any call needs it.
      */
     private CompletableFuture<Void> awaitAgent(String qube, Duration timeout) {
         if (closed) {
@@ -160,9 +172,25 @@ public final class DemoSystem implements AutoCloseable {
             agents.started(spec);
             BrokerDaemon d = server.daemon();
             AgentSession s = d.session(qube).orElseGet(() -> declareQuietly(d, address(qube)));
-            return s.whenReady().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).thenApply(x -> null);
+            return s.whenReady()
+                    .thenComposeAsync(x -> CompletableFuture.runAsync(() -> waitForRunningSystem(qube), readiness),
+                            readiness)
+                    .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** {@code qrexec-client -d QUBE DEFAULT:QUBESRPC qubes.WaitForRunningSystem dom0}; blocks until it exits. */
+    private void waitForRunningSystem(String qube) {
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int code = dev.qrexec.broker.client.QrexecClient.execute(
+                Map.of("VCHAN_SOCKET_DIR", layout.channelDir(qube).toString()), java.io.InputStream.nullInputStream(),
+                java.io.OutputStream.nullOutputStream(), new java.io.PrintStream(err, true, StandardCharsets.UTF_8),
+                "-d", qube, "--socket-dir=" + layout.socketDir(), "DEFAULT:QUBESRPC qubes.WaitForRunningSystem dom0");
+        if (code != 0) {
+            throw new IllegalStateException("qubes.WaitForRunningSystem in " + qube + " exited " + code + ": "
+                    + err.toString(StandardCharsets.UTF_8).strip());
         }
     }
 
@@ -198,6 +226,7 @@ public final class DemoSystem implements AutoCloseable {
         }
         closed = true;
         closeQuietly(lifecycle, "lifecycle subscription");
+        readiness.shutdownNow();
         closeQuietly(server, "broker");
         if (manager != null) {
             awaitReleases(Duration.ofSeconds(10));
