@@ -112,11 +112,8 @@ final class AdminOperations implements QubeAdmin {
     @Override
     public void setProperty(String qube, String property, String value) {
         RegistryState before = registry.snapshot();
-        boolean dvm = before.isDispvmTemplate(qube);
-        if (dvm && PropertyRules.TEMPLATE.equals(property)) {
-            // Refused while a non-preload disposable runs (checked by the mutation); preloads go first.
-            Mutations.setProperty(before, qube, property, value, running(), engine::isPreload);
-        }
+        // For a dvm template's TemplateVM the mutation refuses while a non-preload disposable runs;
+        // its preloads are replaced afterwards (afterPropertyChange).
         RegistryState after = commit(st -> Mutations.setProperty(st, qube, property, value, running(), engine::isPreload));
         afterPropertyChange(before, after, qube, property);
     }

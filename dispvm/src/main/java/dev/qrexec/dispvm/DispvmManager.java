@@ -9,7 +9,6 @@ import dev.qrexec.dispvm.preload.PreloadHandle;
 import dev.qrexec.dispvm.preload.PreloadSettings;
 import dev.qrexec.dispvm.preload.PreloadStage;
 import dev.qrexec.dispvm.preload.PreloadTimings;
-import dev.qrexec.dispvm.registry.Features;
 import dev.qrexec.dispvm.registry.Mutations;
 import dev.qrexec.dispvm.registry.PropertyRules;
 import dev.qrexec.dispvm.registry.Qube;
@@ -229,7 +228,7 @@ public final class DispvmManager implements Disposables, AutoCloseable {
         RegistryState s = registry.snapshot();
         hypervisor.define(specs.specFor(s, s.get(name)))
                 .thenCompose(v -> hypervisor.start(name))
-                .thenCompose(v -> readiness.awaitOperational(name, timeout))
+                .thenCompose(v -> readiness.awaitOperational(name, timeout).orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS))
                 .whenCompleteAsync((v, e) -> {
                     if (e == null) {
                         finishDelivery(name, template, caller, false, t0, out);

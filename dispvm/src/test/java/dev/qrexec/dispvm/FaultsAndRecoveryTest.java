@@ -67,6 +67,21 @@ class FaultsAndRecoveryTest {
     }
 
     @Test
+    void aQubeThatNeverBecomesOperationalIsDiscardedAndACallerGetsTheReason() {
+        f = new Fixture(dir, SimHypervisor.builder().build(), b -> b.readiness((q, t) ->
+                java.util.concurrent.CompletableFuture.failedFuture(
+                        new IllegalStateException("qubes.WaitForRunningSystem: system is degraded")))).withTemplates();
+        f.admin().setFeature("dvm", Features.PRELOAD_DISPVM_MAX, "1");
+        await().until(() -> f.events.stream().anyMatch(e -> e.kind() == DispvmEvent.Kind.PRELOAD_FAILED
+                && e.detail().contains("degraded")));
+        f.awaitNoLeaks(Set.of());
+        var e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class,
+                () -> f.manager.obtain("dvm", "work").join());
+        assertTrue(e.getCause().getMessage().contains("degraded"), e.getCause().getMessage());
+        f.awaitNoLeaks(Set.of());
+    }
+
+    @Test
     void aPreloadThatDiesIsDiscarded() {
         f = new Fixture(dir).withTemplates();
         f.admin().setFeature("dvm", Features.PRELOAD_DISPVM_MAX, "1");

@@ -69,6 +69,23 @@ class PreloadTest {
     }
 
     @Test
+    void aRequestOnAFullQueueSchedulesNoRefillOnlyTheUseDoes() {
+        f.admin().setFeature("dvm", Features.PRELOAD_DISPVM_MAX, "1");
+        f.awaitReady("dvm", 1);
+        long before = f.count(DispvmEvent.Kind.REFILL_SCHEDULED, "dvm");
+        Disposable d = f.manager.obtain("dvm", "work").join();
+        await().until(() -> f.events.stream().anyMatch(e -> e.kind() == DispvmEvent.Kind.REFILL_SCHEDULED
+                && e.detail().startsWith("preload used")));
+        f.awaitReady("dvm", 1);
+        assertEquals(before + 1, f.count(DispvmEvent.Kind.REFILL_SCHEDULED, "dvm"));
+        assertFalse(f.queue("dvm").contains(d.name()));
+        // The delivery is visible in the events, in order: claimed, then delivered as a preload.
+        var kinds = f.events.stream().filter(e -> e.qube().equals(d.name())).map(DispvmEvent::kind).toList();
+        assertTrue(kinds.indexOf(DispvmEvent.Kind.PRELOAD_CLAIMED) < kinds.indexOf(DispvmEvent.Kind.DISPOSABLE_DELIVERED),
+                kinds.toString());
+    }
+
+    @Test
     void requestWithAnEmptyQueueSchedulesARefillThenColdStarts() {
         f.admin().setFeature("dvm", Features.PRELOAD_DISPVM_MAX, "1");
         f.awaitReady("dvm", 1);

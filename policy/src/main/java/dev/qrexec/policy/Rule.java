@@ -51,6 +51,29 @@ public record Rule(int index, SourceLocation location, String text, String servi
         return params.target() != null && action != Action.DENY ? params.target() : target;
     }
 
+    /**
+     * The rule as policy tools print it (spec 4): tab-separated service, argument, source, target
+     * and the action with its {@code target=}, {@code default_target=} and non-empty {@code user=}
+     * (notify and autostart are not printed). {@code *} stands for an absent service or argument.
+     */
+    public String canonicalText() {
+        StringBuilder out = new StringBuilder();
+        out.append(service == null ? "*" : service).append('\t').append(argument == null ? "*" : argument).append('\t')
+                .append(source.text()).append('\t').append(target.text()).append('\t').append(action.keyword());
+        if (action != Action.DENY) {
+            if (params.target() != null) {
+                out.append(" target=").append(params.target().text());
+            }
+            if (params.defaultTarget() != null) {
+                out.append(" default_target=").append(params.defaultTarget().text());
+            }
+            if (params.user() != null && !params.user().isEmpty()) {
+                out.append(" user=").append(params.user());
+            }
+        }
+        return out.toString();
+    }
+
     @Override
     public String toString() {
         return location + ": " + text;

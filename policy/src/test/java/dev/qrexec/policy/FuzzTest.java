@@ -119,7 +119,8 @@ class FuzzTest {
                     words[random.nextInt(words.length)] = WORDS[random.nextInt(WORDS.length)];
                 }
             } else if (shape < 9 && random.nextBoolean()) {
-                words = new String[] {"!include", pick(random, "include/x", "30-user.policy", "nope", "/")};
+                words = new String[] {pick(random, "!include", "!include-dir"),
+                        pick(random, "include/x", "30-user.policy", "nope", "/", "include", "a\u0000b", "..", "")};
             } else if (shape < 9) {
                 words = new String[] {"!include-service", pick(random, "test.Svc", "*"), pick(random, "*", "+x"),
                         "include/x"};

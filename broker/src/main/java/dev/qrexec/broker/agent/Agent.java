@@ -9,11 +9,11 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import dev.qrexec.xen.transport.VchanAddress;
+import dev.qrexec.xen.transport.VchanTransport;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -40,9 +40,9 @@ public final class Agent implements AutoCloseable {
 
     private final AgentConfig config;
     private final AgentState state;
+    private final VchanTransport transport;
     private final EventLoopGroup group;
     private final ThreadPoolExecutor workers;
-    private final VchanSockets vchan;
     private final ServiceLauncher launcher;
     private final AtomicReference<Channel> control = new AtomicReference<>();
     private final AtomicInteger runningCalls = new AtomicInteger();
@@ -52,11 +52,11 @@ public final class Agent implements AutoCloseable {
     private Agent(AgentConfig config, AgentState state) {
         this.config = config;
         this.state = state;
-        this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("agent-io", true),
-                EpollIoHandler.newFactory());
+        // Native epoll: the agent's own listeners are epoll domain sockets on the same event loop.
+        this.transport = VchanTransport.create(VchanTransport.Kind.EPOLL, 1);
+        this.group = transport.eventLoopGroup();
         this.workers = new ThreadPoolExecutor(0, 4 * config.maxCalls(), 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), new DefaultThreadFactory("agent-worker", true));
-        this.vchan = new VchanSockets(group, config.vchanDir());
         this.launcher = new ServiceLauncher(config.serviceLocator(), config.configDirs(), config.javaServices(),
                 state, config.userMode(), workers, config.sessionTimeout());
     }
@@ -109,7 +109,7 @@ public final class Agent implements AutoCloseable {
     }
 
     public Path controlPath() {
-        return vchan.path(config.domain(), 0, WireLimits.CONTROL_PORT);
+        return VchanAddress.listening(config.vchanDir(), config.domain(), 0, WireLimits.CONTROL_PORT).path();
     }
 
     public AgentState state() {
@@ -167,7 +167,15 @@ public final class Agent implements AutoCloseable {
             };
         }
         String what = RpcInvocation.printable(commandText);
-        var connected = vchan.connect(domain, config.domain(), port, new ChannelInitializer<Channel>() {
+        VchanAddress address;
+        try {
+            address = VchanAddress.connecting(config.vchanDir(), config.domain(), domain, port);
+        } catch (IllegalArgumentException e) {
+            LOG.log(System.Logger.Level.WARNING, "exec request with unusable endpoint: " + e.getMessage());
+            callEnded(domain, port);
+            return;
+        }
+        var connected = transport.connect(address, new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
                 WirePipeline.install(ch, ChannelRole.DATA_SERVICE);
@@ -207,7 +215,7 @@ public final class Agent implements AutoCloseable {
         if (triggers != null) {
             triggers.close();
         }
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        transport.close();
         workers.shutdownNow();
         try {
             Files.deleteIfExists(controlPath());

@@ -1,5 +1,6 @@
 package dev.qrexec.broker.cli;
 
+import dev.qrexec.broker.admin.QvmCli;
 import dev.qrexec.broker.agent.cli.AgentCli;
 import dev.qrexec.broker.client.QrexecClient;
 import dev.qrexec.broker.client.QrexecClientVm;
@@ -38,6 +39,8 @@ public final class Main {
                 return QrexecClientVm.execute(rest);
             case "qrexec-client":
                 return QrexecClient.execute(rest);
+            case "qvm":
+                return QvmCli.execute(rest);
             case "demo":
                 return dev.qrexec.broker.demo.DemoCommand.execute(rest);
             default:
@@ -55,6 +58,7 @@ public final class Main {
         System.err.println("  agent             run a qube's agent on the socket transport (qrexec agent --help)");
         System.err.println("  qrexec-client-vm  call a service from a qube");
         System.err.println("  qrexec-client     run a command or service in a qube from dom0");
+        System.err.println("  qvm               manage qubes through the admin socket (qrexec qvm --help)");
         System.err.println("  demo              a small system on sandbox qubes, calls into preloaded disposables");
     }
 }

@@ -1,18 +1,16 @@
 package dev.qrexec.broker.client;
 
-import dev.qrexec.broker.agent.VchanSockets;
 import dev.qrexec.broker.agent.stream.WritabilityGate;
 import dev.qrexec.broker.wire.ChannelRole;
 import dev.qrexec.broker.wire.WirePipeline;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.Future;
+import dev.qrexec.xen.transport.VchanAddress;
+import dev.qrexec.xen.transport.VchanTransport;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
@@ -30,17 +28,16 @@ import java.util.concurrent.TimeoutException;
  */
 final class DataCall implements AutoCloseable {
 
-    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1,
-            new DefaultThreadFactory("client-io", true), EpollIoHandler.newFactory());
+    private final VchanTransport transport = VchanTransport.create(VchanTransport.Kind.EPOLL, 1);
     private final ExecutorService pumps = Executors.newFixedThreadPool(3, new DefaultThreadFactory("client-pump", true));
-    private final VchanSockets vchan;
+    private final Path vchanDir;
 
     DataCall(Path vchanDir) {
-        this.vchan = new VchanSockets(group, vchanDir);
+        this.vchanDir = vchanDir;
     }
 
     EventLoopGroup group() {
-        return group;
+        return transport.eventLoopGroup();
     }
 
     /** Thrown when the service side never connected. */
@@ -58,20 +55,21 @@ final class DataCall implements AutoCloseable {
     int run(int own, int peer, int port, InputStream in, OutputStream out, OutputStream err, byte[] prefix,
             Duration acceptTimeout) throws SetupException, InterruptedException {
         ClientDataHandler handler = new ClientDataHandler(in, out, err, prefix, pumps);
-        Promise<Channel> accepted;
+        Future<Channel> accepted;
         try {
-            accepted = vchan.listenOnce(own, peer, port, new ChannelInitializer<Channel>() {
-                @Override
-                protected void initChannel(Channel ch) {
-                    WirePipeline.install(ch, ChannelRole.DATA_CLIENT);
-                    WritabilityGate.install(ch);
-                    ch.pipeline().addLast(handler);
-                }
-            });
-        } catch (IOException e) {
-            throw new SetupException("cannot listen for the data channel: " + e.getMessage(), e);
+            accepted = transport.listen(VchanAddress.listening(vchanDir, own, peer, port),
+                    new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            WirePipeline.install(ch, ChannelRole.DATA_CLIENT);
+                            WritabilityGate.install(ch);
+                            ch.pipeline().addLast(handler);
+                        }
+                    }, acceptTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new SetupException("unusable data channel address: " + e.getMessage(), e);
         }
-        if (!accepted.await(acceptTimeout.toMillis(), TimeUnit.MILLISECONDS) || !accepted.isSuccess()) {
+        if (!accepted.await(acceptTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS) || !accepted.isSuccess()) {
             accepted.cancel(false);
             throw new SetupException("the service side did not connect within " + acceptTimeout, accepted.cause());
         }
@@ -96,7 +94,7 @@ final class DataCall implements AutoCloseable {
 
     @Override
     public void close() {
-        group.shutdownGracefully(0, 200, TimeUnit.MILLISECONDS).syncUninterruptibly();
+        transport.close();
         pumps.shutdownNow();
     }
 }

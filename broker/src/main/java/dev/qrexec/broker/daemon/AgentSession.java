@@ -35,6 +35,7 @@ public final class AgentSession {
     private final PortAllocator ports = new PortAllocator();
     private final Map<Integer, CallLeg> legs = new ConcurrentHashMap<>();
     private final AtomicInteger callsInFlight = new AtomicInteger();
+    private final LogThrottle logThrottle = new LogThrottle(20);
     private final CompletableFuture<AgentSession> ready = new CompletableFuture<>();
     private volatile State state = State.CONNECTING;
     private volatile Channel control;
@@ -97,9 +98,18 @@ public final class AgentSession {
 
     /** Takes a data port for {@code leg}, or -1 if all are in use. */
     int allocatePort(CallLeg leg) {
+        if (state == State.CLOSED) {
+            return -1;
+        }
         int port = ports.allocate();
         if (port > 0) {
             legs.put(port, leg);
+            // closed() sets the state before it ends the legs: if it ran meanwhile, either it saw
+            // this leg (and ends it), or we see the state here and take the port back.
+            if (state == State.CLOSED && legs.remove(port, leg)) {
+                ports.release(port);
+                return -1;
+            }
         }
         return port;
     }
@@ -120,6 +130,24 @@ public final class AgentSession {
         }
         ports.release(port);
         leg.terminated(this, port);
+    }
+
+    /**
+     * Logs a line about this qube's requests unless it has already had its share this second
+     * (a qube flooding bad requests must not flood the log too).
+     */
+    void log(Level level, String format, Object... args) {
+        if (!LOG.isLoggable(level)) {
+            return;
+        }
+        long dropped = logThrottle.admit(System.nanoTime());
+        if (dropped < 0) {
+            return;
+        }
+        if (dropped > 0) {
+            LOG.log(Level.WARNING, "{0}: {1} log lines about its requests were dropped (over 20/s)", name(), dropped);
+        }
+        LOG.log(level, format, args);
     }
 
     /** Counts a call from this qube; false if it already has {@code max} in flight. */

@@ -87,18 +87,10 @@ final class CallRouter {
         }
         CompletableFuture<AgentSession> started = starter.start(name).thenCompose(address -> {
             Optional<AgentSession> existing = daemon.session(address.name());
-            AgentSession s = existing.orElseGet(() -> declareQuietly(address));
+            AgentSession s = existing.orElseGet(() -> daemon.declareIfAbsent(address));
             return s.whenReady();
         });
         whenReady(source, request, allow, started, source::endCall);
-    }
-
-    private AgentSession declareQuietly(AgentAddress address) {
-        try {
-            return daemon.declare(address);
-        } catch (IllegalStateException raced) {
-            return daemon.session(address.name()).orElseThrow(() -> raced);
-        }
     }
 
     private void routeToDisposable(AgentSession source, CallRequest request, PolicyVerdict.Allow allow,
@@ -117,7 +109,7 @@ final class CallRouter {
             };
             AgentSession target;
             try {
-                target = daemon.session(name).orElseGet(() -> daemon.declare(dvm.agent()));
+                target = daemon.declareIfAbsent(dvm.agent());
             } catch (RuntimeException e) {
                 release.run();
                 daemon.refuse(source, request, "cannot reach disposable " + name + ": " + e.getMessage());

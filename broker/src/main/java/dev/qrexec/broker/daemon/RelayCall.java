@@ -8,6 +8,7 @@ import dev.qrexec.broker.wire.WireLimits;
 import dev.qrexec.broker.wire.WirePipeline;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
@@ -92,25 +93,39 @@ final class RelayCall implements CallLeg {
             if (sourcePort > 0) {
                 source.abandonPort(sourcePort);
             }
-            refuse("no free data port on " + (sourcePort < 0 ? source.name() : target.name()));
+            refuse("no data port on " + (sourcePort < 0 ? source.name() : target.name()) + " (all in use or agent gone)");
             return;
         }
+        // Set before any I/O: a leg may be terminated (its agent gone) from now on.
+        legsOpen = 2;
         Path tgtSocket = VchanSockets.path(target.address().socketDir(), 0, target.domainId(), targetPort);
-        daemon.transport().listen(loop, tgtSocket, new ChannelInitializer<>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                accepted(ch);
-            }
-        }).addListener((ChannelFutureListener) f -> {
+        ChannelFuture bind;
+        try {
+            bind = daemon.transport().listen(loop, tgtSocket, new ChannelInitializer<>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    accepted(ch);
+                }
+            });
+        } catch (RuntimeException e) {
+            source.abandonPort(sourcePort);
+            target.abandonPort(targetPort);
+            refuse("cannot listen on " + tgtSocket + ": " + e);
+            return;
+        }
+        bind.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 source.abandonPort(sourcePort);
                 target.abandonPort(targetPort);
                 refuse("cannot listen on " + tgtSocket + ": " + f.cause());
                 return;
             }
+            if (done) {
+                f.channel().close();
+                return;
+            }
             listener = f.channel();
             listener.closeFuture().addListener(c -> java.nio.file.Files.deleteIfExists(tgtSocket));
-            legsOpen = 2;
             acceptTimeout = loop.schedule(() -> targetFailed("agent of " + target.name()
                     + " did not connect its data channel"), daemon.config().dataConnectTimeout().toMillis(),
                     TimeUnit.MILLISECONDS);
@@ -180,7 +195,9 @@ final class RelayCall implements CallLeg {
             acceptTimeout.cancel(false);
         }
         // vchan servers accept exactly one connection.
-        listener.close();
+        if (listener != null) {
+            listener.close();
+        }
         WirePipeline.install(ch, ChannelRole.DATA_CLIENT);
         ch.pipeline().addLast(new RelayHandler(this, Side.TARGET));
     }

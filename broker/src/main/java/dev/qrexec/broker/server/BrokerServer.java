@@ -8,6 +8,7 @@ import dev.qrexec.broker.daemon.QubeStarter;
 import dev.qrexec.broker.daemon.UnixSocketTransport;
 import dev.qrexec.broker.daemon.dom0.Dom0Services;
 import dev.qrexec.broker.daemon.policy.EngineCallPolicy;
+import dev.qrexec.broker.daemon.policy.PolicyEvalService;
 import dev.qrexec.policy.daemon.EngineResponder;
 import dev.qrexec.policy.daemon.PolicySocketServer;
 import dev.qrexec.policy.load.PolicyLocation;
@@ -160,6 +161,13 @@ public final class BrokerServer implements AutoCloseable {
                 PolicyService policy = PolicyService.open(PolicyLocation.of(policyDir));
                 resources.add(policy);
                 EngineResponder responder = new EngineResponder(policy, systemInfo);
+                // Registered unless the caller brought its own implementation of these names.
+                if (dom0.find("policy.EvalSimple", "x").isEmpty()) {
+                    dom0.register("policy.EvalSimple", PolicyEvalService.simple(responder, systemInfo));
+                }
+                if (dom0.find("policy.EvalGUI", "x").isEmpty()) {
+                    dom0.register("policy.EvalGUI", PolicyEvalService.gui(responder, systemInfo));
+                }
                 PolicySocketServer policySocket = null;
                 if (servePolicySocket) {
                     policySocket = PolicySocketServer.start(socketDir.resolve("policy.sock"), responder);

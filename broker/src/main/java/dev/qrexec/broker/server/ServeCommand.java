@@ -1,10 +1,15 @@
 package dev.qrexec.broker.server;
 
+import dev.qrexec.broker.admin.AdminAccess;
+import dev.qrexec.broker.admin.AdminServer;
+import dev.qrexec.broker.admin.DispvmAdminBackend;
 import dev.qrexec.broker.daemon.AgentAddress;
 import dev.qrexec.broker.daemon.DaemonConfig;
 import dev.qrexec.broker.daemon.dom0.Dom0Services;
 import dev.qrexec.policy.reload.PolicyService;
 import dev.qrexec.policy.reload.SystemInfoFile;
+import dev.qrexec.xen.HypervisorConfig;
+import dev.qrexec.xen.Hypervisors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,8 +33,24 @@ public final class ServeCommand implements Callable<Integer> {
             defaultValue = "/etc/qubes/policy.d")
     Path policyDir;
 
-    @Option(names = "--system-info", required = true, description = "system info JSON (internal.GetSystemInfo form), reloaded on change")
+    @Option(names = "--system-info", description = "system info JSON (internal.GetSystemInfo form), reloaded on change; "
+            + "not with --hypervisor, whose registry provides it")
     Path systemInfo;
+
+    @Option(names = "--hypervisor", description = "run qubes and disposables on this backend, e.g. 'sim' or "
+            + "'sandbox:...' (HypervisorConfig syntax)")
+    String hypervisor;
+
+    @Option(names = "--state-dir", description = "with --hypervisor: where the qube registry is kept (default ${DEFAULT-VALUE})",
+            defaultValue = "/var/lib/qrexec")
+    Path stateDir;
+
+    @Option(names = "--in-process-agents", description = "with --hypervisor: run a Java agent in this process for each "
+            + "running qube (for the sim backend, where nothing runs inside a qube)")
+    boolean inProcessAgents;
+
+    @Option(names = "--admin-socket", description = "with --hypervisor: the admin socket for qvm (default SOCKET_DIR/qubesd.sock)")
+    Path adminSocket;
 
     @Option(names = "--socket-dir", description = "directory for policy.sock and qrexec.<domid> (default ${DEFAULT-VALUE})",
             defaultValue = "/run/qubes")
@@ -68,6 +89,10 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if ((systemInfo == null) == (hypervisor == null)) {
+            throw new CommandLine.ParameterException(new CommandLine(this),
+                    "give exactly one of --system-info FILE and --hypervisor CONFIG");
+        }
         BrokerServer.Builder b = BrokerServer.builder()
                 .policyDir(policyDir)
                 .socketDir(socketDir)
@@ -78,9 +103,23 @@ public final class ServeCommand implements Callable<Integer> {
             b.qube(parseQube(q));
         }
         CountDownLatch stop = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "qrexec-serve-shutdown"));
+        if (hypervisor != null) {
+            try (ManagedQubes managed = new ManagedQubes(Hypervisors.create(HypervisorConfig.parse(hypervisor)),
+                    stateDir.resolve("dispvm"), socketDir.resolve("qubes"), inProcessAgents);
+                 BrokerServer server = b.systemInfo(managed::systemInfo).qubeStarter(managed.starter())
+                         .disposables(managed.disposables()).start();
+                 AdminServer admin = AdminServer.start(adminSocket != null ? adminSocket : socketDir.resolve("qubesd.sock"),
+                         new DispvmAdminBackend(managed.manager()), AdminAccess.ownerOnly())) {
+                managed.attach(server.daemon());
+                System.err.println("qrexec serve: ready (backend " + hypervisor + ", sockets in " + socketDir
+                        + ", admin socket " + admin.path() + ")");
+                stop.await();
+            }
+            return 0;
+        }
         try (SystemInfoFile system = SystemInfoFile.open(systemInfo, PolicyService.ReloadSettings.defaults());
              BrokerServer server = b.systemInfo(system).start()) {
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "qrexec-serve-shutdown"));
             System.err.println("qrexec serve: ready (" + qubes.size() + " qube(s), sockets in " + socketDir + ")");
             stop.await();
         }

@@ -110,6 +110,31 @@ class RelayCallTest extends DaemonTestBase {
     }
 
     @Test
+    void targetAgentDyingMidCallEndsTheCallWithoutLeaks() throws Exception {
+        start(DaemonConfig.defaults(), ALLOW_AS_ASKED, Dom0Services.none(), QubeStarter.NONE, DisposableProvider.NONE);
+        FakeAgent src = agent("src", 46);
+        FakeAgent tgt = agent("tgt", 47);
+        AgentSession s = connect(src);
+        AgentSession t = connect(tgt);
+        src.trigger("tgt", "SOCKET1", "test.Svc");
+        Exec exec = Exec.of(tgt.control().expect(EXEC_CMDLINE));
+        int srcPort = src.control().expect(SERVICE_CONNECT).intAt(4);
+        try (RawPeer client = src.clientListen(srcPort)) {
+            RawPeer service = tgt.serviceConnect(exec.port(), 4);
+            client.send(STDIN, "x".getBytes());
+            service.expect(STDIN);
+            // The whole target qube goes away: control and data channels at once, no terminations.
+            tgt.close();
+            service.close();
+            assertEquals(125, client.expect(EXIT_CODE).intAt(0));
+        }
+        await().until(() -> t.state() == AgentSession.State.CLOSED);
+        assertEquals(1, s.callsInFlight(), "the caller's agent has not reported its end yet");
+        src.terminated(0, srcPort);
+        await().until(() -> s.callsInFlight() == 0 && s.portsInUse() == 0);
+    }
+
+    @Test
     void callerThatStopsReadingStallsTheServiceWithoutLossOrUnboundedBuffering() throws Exception {
         start(DaemonConfig.defaults(), ALLOW_AS_ASKED, Dom0Services.none(), QubeStarter.NONE, DisposableProvider.NONE);
         FakeAgent src = agent("src", 46);

@@ -11,8 +11,6 @@ import dev.qrexec.xen.HypervisorException;
 import dev.qrexec.xen.QubeState;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -121,14 +119,7 @@ public final class DisposableCleaner {
         if (q.isEmpty()) {
             return s;
         }
-        RegistryState next = s;
-        String template = q.get().properties().get(PropertyRules.TEMPLATE);
-        if (template != null && next.find(template).isPresent()) {
-            List<String> list = new ArrayList<>(next.preloadList(template));
-            if (list.remove(name)) {
-                next = next.with(next.get(template).withFeature(Features.PRELOAD_DISPVM, RegistryState.joinList(list)));
-            }
-        }
+        RegistryState next = s.withoutPreload(name);
         boolean auto = PropertyRules.TRUE.equals(s.property(q.get(), PropertyRules.AUTO_CLEANUP));
         if (q.get().klass() == QubeClass.DISP_VM && (auto || force)) {
             next = next.without(name);

@@ -3,11 +3,9 @@ package dev.qrexec.dispvm.preload;
 import dev.qrexec.dispvm.event.DispvmEvent;
 import dev.qrexec.dispvm.event.EventHub;
 import dev.qrexec.dispvm.registry.Features;
-import dev.qrexec.dispvm.registry.Mutations;
 import dev.qrexec.dispvm.registry.PropertyRules;
 import dev.qrexec.dispvm.registry.Qube;
 import dev.qrexec.dispvm.registry.QubeRegistry;
-import dev.qrexec.dispvm.registry.RegistryException;
 import dev.qrexec.dispvm.registry.RegistryState;
 import dev.qrexec.dispvm.spi.QubeReadiness;
 import dev.qrexec.dispvm.spi.QubeSpecFactory;
@@ -60,6 +58,7 @@ public final class PreloadEngine {
     private final ScheduledExecutorService executor;
     private final LongSupplier clock;
     private final Map<String, PreloadHandle> handles = new ConcurrentHashMap<>();
+    private final PreloadCreator creator;
     /** template → nanoTime at which its earliest pending refill runs (coalesces refills: bounded). */
     private final Map<String, Long> refillDue = new ConcurrentHashMap<>();
 
@@ -76,6 +75,8 @@ public final class PreloadEngine {
         this.timings = timings;
         this.executor = executor;
         this.clock = clock;
+        this.creator = new PreloadCreator(registry, hypervisor, specs, readiness, balancer, events, executor, clock,
+                handles, (name, why) -> discard(name, why, Duration.ZERO));
     }
 
     /** is_preload: in a queue, or claimed and not yet delivered. */
@@ -142,11 +143,12 @@ public final class PreloadEngine {
             return;
         }
         long perQube = Long.parseLong(s.property(s.get(template), PropertyRules.MEMORY)) * MIB;
+        // Preloads reserved but not started yet hold no host memory so far: count them as if they did.
         long reserved = 0;
         for (PreloadHandle h : handles.values()) {
             if (h.stage() == PreloadStage.RESERVED) {
-                reserved += registry.snapshot().find(h.name())
-                        .map(q -> Long.parseLong(registry.snapshot().property(q, PropertyRules.MEMORY)) * MIB).orElse(0L);
+                reserved += s.find(h.name()).map(q -> Long.parseLong(s.property(q, PropertyRules.MEMORY)) * MIB)
+                        .orElse(0L);
             }
         }
         var host = hypervisor.hostMemory();
@@ -158,7 +160,7 @@ public final class PreloadEngine {
                     "wanted " + want + ", memory allows " + can));
         }
         for (int i = 0; i < can; i++) {
-            create(template);
+            creator.create(template);
         }
     }
 
@@ -174,8 +176,7 @@ public final class PreloadEngine {
                 return s;
             }
             dropped.addAll(list.subList(keep, list.size()));
-            return s.with(s.get(template).withFeature(Features.PRELOAD_DISPVM,
-                    RegistryState.joinList(list.subList(0, keep))));
+            return s.withPreloadList(template, list.subList(0, keep));
         });
         for (String name : dropped) {
             discard(name, "trimmed: " + reason, Duration.ZERO);
@@ -199,8 +200,7 @@ public final class PreloadEngine {
                     dropped.add(n);
                 }
             }
-            return dropped.isEmpty() ? s : s.with(s.get(template).withFeature(Features.PRELOAD_DISPVM,
-                    RegistryState.joinList(keep)));
+            return dropped.isEmpty() ? s : s.withPreloadList(template, keep);
         });
         for (String n : dropped) {
             discard(n, "outdated: " + reason, Duration.ZERO);
@@ -208,138 +208,6 @@ public final class PreloadEngine {
         if (!dropped.isEmpty() || PreloadSettings.effectiveMax(registry.snapshot(), template) > 0) {
             scheduleRefill(template, "refresh: " + reason, refillDelay);
         }
-    }
-
-    // ---------------------------------------------------------------- creation pipeline
-
-    private void create(String template) {
-        String[] created = new String[1];
-        QubeRegistry.Commit commit;
-        try {
-            commit = registry.update(s -> {
-                if (!s.isDispvmTemplate(template)) {
-                    return s;
-                }
-                List<String> list = s.preloadList(template);
-                if (list.size() >= PreloadSettings.effectiveMax(s, template)) {
-                    return s;
-                }
-                Mutations.Created c = Mutations.createDisposable(s, template, Optional.empty(), clock.getAsLong(),
-                        Map.of(Features.INTERNAL, "1", Features.PRELOAD_IN_PROGRESS, "1",
-                                Features.PRELOAD_ORIGIN, Outdated.stamp(s, template)));
-                List<String> next = new ArrayList<>(list);
-                next.add(c.name());
-                PreloadSettings.validateList(c.state(), template, list, next);
-                created[0] = c.name();
-                return c.state().with(c.state().get(template).withFeature(Features.PRELOAD_DISPVM,
-                        RegistryState.joinList(next)));
-            });
-        } catch (RegistryException e) {
-            LOG.log(System.Logger.Level.WARNING, "cannot reserve a preload of {0}: {1}", template, e.getMessage());
-            return;
-        }
-        if (created[0] == null) {
-            LOG.log(System.Logger.Level.DEBUG, "no vacancy in {0}'s queue", template);
-            return;
-        }
-        String name = created[0];
-        PreloadHandle h = handles.computeIfAbsent(name, n -> new PreloadHandle(n, template, PreloadStage.RESERVED));
-        events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_RESERVED, name, template, ""));
-        Duration timeout = Duration.ofSeconds(Long.parseLong(
-                commit.after().property(commit.after().get(name), PropertyRules.QREXEC_TIMEOUT)));
-        commit.durable()
-                .thenComposeAsync(v -> step(h, PreloadStage.RESERVED, PreloadStage.STARTING,
-                        () -> define(name).thenCompose(x -> hypervisor.start(name))), executor)
-                .thenComposeAsync(v -> {
-                    events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_STARTED, name, template, ""));
-                    return step(h, PreloadStage.STARTING, PreloadStage.WAITING_OPERATIONAL,
-                            () -> untilRequested(h, readiness.awaitOperational(name, timeout)));
-                }, executor)
-                .thenComposeAsync(v -> step(h, PreloadStage.WAITING_OPERATIONAL, PreloadStage.BALLOONING,
-                        () -> balancer.balloon(name, h.requested()).thenApply(o -> null)), executor)
-                .thenComposeAsync(v -> step(h, PreloadStage.BALLOONING, PreloadStage.PAUSING,
-                        () -> hypervisor.pause(name)), executor)
-                .thenComposeAsync(v -> markComplete(h), executor)
-                .whenCompleteAsync((v, e) -> {
-                    if (e == null) {
-                        return;
-                    }
-                    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-                    if (h.isDiscarded() || cause instanceof CancellationException) {
-                        h.complete().completeExceptionally(new CancellationException(name + " was discarded"));
-                        return;
-                    }
-                    LOG.log(System.Logger.Level.WARNING, "preload {0} of {1} failed: {2}", name, template,
-                            cause.toString());
-                    events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_FAILED, name, template, cause.toString()));
-                    h.complete().completeExceptionally(cause);
-                    discard(name, "start failed: " + cause.getMessage(), Duration.ZERO);
-                }, executor);
-    }
-
-    /**
-     * Runs the next stage unless the preload was claimed meanwhile (then the stage is skipped, as Qubes
-     * skips waits and the pause for a requested preload) or discarded (then the chain stops).
-     */
-    private CompletableFuture<Void> step(PreloadHandle h, PreloadStage from, PreloadStage to,
-                                         java.util.function.Supplier<CompletableFuture<Void>> work) {
-        if (h.isDiscarded()) {
-            return CompletableFuture.failedFuture(new CancellationException(h.name() + " discarded"));
-        }
-        if (h.stage() == PreloadStage.CLAIMED && to != PreloadStage.STARTING) {
-            return CompletableFuture.completedFuture(null);
-        }
-        if (!h.advance(from, to) && h.stage() != PreloadStage.CLAIMED) {
-            return CompletableFuture.failedFuture(new CancellationException(h.name() + " is " + h.stage()));
-        }
-        return h.run(work);
-    }
-
-    /** {@code wait} or the claim, whichever comes first; a failed wait still fails if not claimed. */
-    private static CompletableFuture<Void> untilRequested(PreloadHandle h, CompletableFuture<Void> wait) {
-        CompletableFuture<Void> out = new CompletableFuture<>();
-        wait.whenComplete((v, e) -> {
-            if (e == null || h.isRequested()) {
-                out.complete(null);
-            } else {
-                out.completeExceptionally(e);
-            }
-        });
-        h.requested().whenComplete((v, e) -> {
-            if (out.complete(null)) {
-                wait.cancel(false);
-            }
-        });
-        return out;
-    }
-
-    private CompletableFuture<Void> define(String name) {
-        RegistryState s = registry.snapshot();
-        return hypervisor.define(specs.specFor(s, s.get(name)));
-    }
-
-    private CompletableFuture<Void> markComplete(PreloadHandle h) {
-        QubeRegistry.Commit c = registry.update(s -> {
-            Optional<Qube> q = s.find(h.name());
-            if (q.isEmpty()) {
-                return s;
-            }
-            Qube n = q.get().withFeature(Features.PRELOAD_COMPLETED, "1");
-            if (!h.isRequested()) {
-                n = n.withFeature(Features.PRELOAD_IN_PROGRESS, "");
-            }
-            return s.with(n);
-        });
-        return c.durable().thenRun(() -> {
-            if (h.advance(PreloadStage.PAUSING, PreloadStage.READY)) {
-                events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_READY, h.name(), h.template(),
-                        (h.ageNanos() / 1_000_000) + " ms"));
-            }
-            if (h.isDiscarded()) {
-                throw new CancellationException(h.name() + " discarded");
-            }
-            h.complete().complete(null);
-        });
     }
 
     // ---------------------------------------------------------------- claim and delivery
@@ -396,7 +264,7 @@ public final class PreloadEngine {
             if (chosen[0] == null && outdated.isEmpty()) {
                 return s;
             }
-            RegistryState next = s.with(s.get(template).withFeature(Features.PRELOAD_DISPVM, RegistryState.joinList(list)));
+            RegistryState next = s.withPreloadList(template, list);
             if (chosen[0] != null) {
                 next = next.with(next.get(chosen[0]).withFeature(Features.PRELOAD_IN_PROGRESS, "1"));
             }
@@ -470,12 +338,7 @@ public final class PreloadEngine {
             if (caller != null) {
                 n = n.withTag("created-by-" + caller).withTag("disp-created-by-" + caller);
             }
-            next = next.with(n);
-            List<String> list = new ArrayList<>(next.preloadList(template));
-            if (list.remove(h.name())) {
-                next = next.with(next.get(template).withFeature(Features.PRELOAD_DISPVM, RegistryState.joinList(list)));
-            }
-            return next;
+            return next.with(n).withoutPreload(h.name());
         });
         RegistryState after = c.after();
         double d = PreloadSettings.delaySeconds(after, template);
@@ -520,16 +383,7 @@ public final class PreloadEngine {
 
     /** Removes {@code name} from its template's queue at once, so a refill does not count it. */
     private void dropFromQueue(String name) {
-        registry.update(s -> {
-            Optional<Qube> q = s.find(name);
-            String template = q.map(x -> x.properties().get(PropertyRules.TEMPLATE)).orElse(null);
-            if (template == null || s.find(template).isEmpty()) {
-                return s;
-            }
-            List<String> list = new ArrayList<>(s.preloadList(template));
-            return list.remove(name) ? s.with(s.get(template).withFeature(Features.PRELOAD_DISPVM,
-                    RegistryState.joinList(list))) : s;
-        });
+        registry.update(s -> s.withoutPreload(name));
     }
 
     /** A life-cycle event from the hypervisor (already on the engine executor). */
@@ -554,49 +408,26 @@ public final class PreloadEngine {
 
     /**
      * Start-up recovery (spec 2.9, template domain-load): keeps only preloads that were ready and are
-     * still paused; discards the rest, and cleans leftover halted unnamed disposables.
+     * still paused; discards the rest and leftovers (see {@link RecoveryPlan}); then refills.
      */
     public void recover() {
         RegistryState s = registry.snapshot();
-        List<String> defined = hypervisor.list();
-        List<String> discard = new ArrayList<>();
-        for (Qube t : s.qubes().values()) {
-            if (t.features().get(Features.PRELOAD_DISPVM) == null) {
-                continue;
+        RecoveryPlan plan = RecoveryPlan.of(s, hypervisor.list(), hypervisor::state);
+        plan.keep().forEach((name, template) -> {
+            PreloadHandle h = new PreloadHandle(name, template, PreloadStage.READY);
+            h.complete().complete(null);
+            handles.put(name, h);
+        });
+        LOG.log(System.Logger.Level.INFO, "recovery: kept ready preloads {0}, discarding {1}", plan.keep().keySet(),
+                plan.discard());
+        registry.update(st -> {
+            RegistryState next = st;
+            for (String n : plan.discard()) {
+                next = next.withoutPreload(n);
             }
-            for (String n : s.preloadList(t.name())) {
-                Optional<Qube> q = s.find(n);
-                boolean keep = q.isPresent() && s.isDispvmTemplate(t.name())
-                        && q.get().featureTrue(Features.PRELOAD_COMPLETED)
-                        && !q.get().featureTrue(Features.PRELOAD_IN_PROGRESS)
-                        && defined.contains(n) && hypervisor.state(n) == QubeState.PAUSED;
-                if (keep) {
-                    PreloadHandle h = new PreloadHandle(n, t.name(), PreloadStage.READY);
-                    h.complete().complete(null);
-                    handles.put(n, h);
-                } else {
-                    discard.add(n);
-                }
-            }
-        }
-        for (Qube q : s.qubes().values()) {
-            if (q.klass() != dev.qrexec.dispvm.registry.QubeClass.DISP_VM || handles.containsKey(q.name())
-                    || discard.contains(q.name())) {
-                continue;
-            }
-            boolean running = defined.contains(q.name()) && hypervisor.state(q.name()) != QubeState.HALTED;
-            boolean auto = PropertyRules.TRUE.equals(s.property(q, PropertyRules.AUTO_CLEANUP));
-            if (q.featureTrue(Features.PRELOAD_IN_PROGRESS) || auto && !running) {
-                discard.add(q.name());
-            }
-        }
-        for (String n : defined) {
-            if (s.find(n).isEmpty()) {
-                discard.add(n);
-            }
-        }
-        LOG.log(System.Logger.Level.INFO, "recovery: kept {0} ready preloads, discarding {1}", handles.size(), discard);
-        for (String n : discard) {
+            return next;
+        });
+        for (String n : plan.discard()) {
             discard(n, "left over from a previous run", Duration.ZERO);
         }
         for (Qube t : s.qubes().values()) {

@@ -83,6 +83,22 @@ public record RegistryState(long generation, NavigableMap<String, Qube> qubes, S
         return parseList(q.features().getOrDefault(Features.PRELOAD_DISPVM, ""));
     }
 
+    /** This state with {@code template}'s queue replaced by {@code names}. */
+    public RegistryState withPreloadList(String template, List<String> names) {
+        return with(get(template).withFeature(Features.PRELOAD_DISPVM, joinList(names)));
+    }
+
+    /** This state without {@code name} in its template's queue (the same state when it is in none). */
+    public RegistryState withoutPreload(String name) {
+        Qube q = qubes.get(name);
+        String template = q == null ? null : q.properties().get(PropertyRules.TEMPLATE);
+        if (template == null || !qubes.containsKey(template)) {
+            return this;
+        }
+        List<String> list = new ArrayList<>(preloadList(template));
+        return list.remove(name) ? withPreloadList(template, list) : this;
+    }
+
     /** Splits a space-separated qube list; "" and blanks give the empty list. */
     public static List<String> parseList(String value) {
         String v = value.strip();

@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
                     + "requests and compare with the reference's answers and daemon replies.",
             "Prints each mismatch, then 'conformance: N passed, M failed'.",
             "Exit status: 0 when every case agrees, 1 when one does not, 2 on usage or I/O errors."},
-        mixinStandardHelpOptions = true)
+        mixinStandardHelpOptions = true,
+        version = PolicyCli.VERSION)
 final class ConformanceCommand implements Callable<Integer> {
 
     @Spec

@@ -2,6 +2,7 @@ package dev.qrexec.policy.cli;
 
 import dev.qrexec.policy.daemon.DomainSocketTransport;
 import dev.qrexec.policy.daemon.EngineResponder;
+import dev.qrexec.policy.daemon.EvalService;
 import dev.qrexec.policy.daemon.PolicySocketServer;
 import dev.qrexec.policy.reload.PolicyService;
 import dev.qrexec.policy.reload.SystemInfoFile;
@@ -24,7 +25,8 @@ import picocli.CommandLine.Spec;
             "The policy directories are watched and reloaded atomically on change; a reload that fails keeps the "
                     + "last good policy (a policy that never loaded denies everything). The system info file is "
                     + "re-read when it changes. An ask in normal mode is denied: this daemon has no prompt."},
-        mixinStandardHelpOptions = true)
+        mixinStandardHelpOptions = true,
+        version = PolicyCli.VERSION)
 final class DaemonCommand implements Callable<Integer> {
 
     @Spec
@@ -32,6 +34,14 @@ final class DaemonCommand implements Callable<Integer> {
 
     @Option(names = "--socket", required = true, paramLabel = "PATH", description = "Socket to create (e.g. /run/qubes/policy.sock).")
     Path socket;
+
+    @Option(names = "--eval-socket", paramLabel = "PATH",
+            description = "Also serve policy.EvalSimple (spec 7.2) here, e.g. /etc/qubes-rpc/policy.EvalSimple.")
+    Path evalSocket;
+
+    @Option(names = "--gui-eval-socket", paramLabel = "PATH",
+            description = "Also serve policy.EvalGUI (spec 7.2) here, e.g. /etc/qubes-rpc/policy.EvalGUI.")
+    Path guiEvalSocket;
 
     @Option(names = "--system-info", required = true, paramLabel = "FILE", description = "System info (GetSystemInfo JSON), followed as it changes.")
     Path systemInfo;
@@ -100,9 +110,17 @@ final class DaemonCommand implements Callable<Integer> {
             if (!system.status().healthy()) {
                 err.println("qrexec-policy daemon: no system info yet, denying everything: " + system.status().lastError());
             }
-            err.flush();
-            // Interrupting this thread (tests, embedding) stops the daemon too.
-            stopRequested.await();
+            try (PolicySocketServer eval = evalServer(evalSocket, EvalService.SIMPLE, policy, system);
+                 PolicySocketServer gui = evalServer(guiEvalSocket, EvalService.GUI, policy, system)) {
+                for (PolicySocketServer extra : new PolicySocketServer[] {eval, gui}) {
+                    if (extra != null) {
+                        err.println("qrexec-policy daemon: serving " + extra.path());
+                    }
+                }
+                err.flush();
+                // Interrupting this thread (tests, embedding) stops the daemon too.
+                stopRequested.await();
+            }
         } finally {
             closed.countDown();
             try {
@@ -113,5 +131,17 @@ final class DaemonCommand implements Callable<Integer> {
         }
         err.println("qrexec-policy daemon: stopped");
         return 0;
+    }
+
+    private PolicySocketServer evalServer(Path path, EvalService service, PolicyService policy, SystemInfoFile system)
+            throws IOException {
+        if (path == null) {
+            return null;
+        }
+        PolicySocketServer.Builder b = PolicySocketServer.builder().socket(path).evalService(service, policy, system);
+        if (workers > 0) {
+            b.workerThreads(workers);
+        }
+        return b.start();
     }
 }

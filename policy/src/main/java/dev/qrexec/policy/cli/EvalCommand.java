@@ -39,7 +39,8 @@ import picocli.CommandLine.Spec;
                     + "daemon_reply (the exact policy.sock answer; null for an ask waiting for the user).",
             "Exit status: 0 when every request was decided (whatever the decision), 1 when an input line "
                     + "was not a valid request, 2 on usage errors."},
-        mixinStandardHelpOptions = true)
+        mixinStandardHelpOptions = true,
+        version = PolicyCli.VERSION)
 final class EvalCommand implements Callable<Integer> {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);

@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
                     + "default_target values that are never offered and, with --system-info, qube names, "
                     + "tags and types that no qube has. Ends with a summary line.",
             "Exit status: 0 when the policy loads (warnings or not), 1 when it does not, 2 on usage errors."},
-        mixinStandardHelpOptions = true)
+        mixinStandardHelpOptions = true,
+        version = PolicyCli.VERSION)
 final class LintCommand implements Callable<Integer> {
 
     @Spec

@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
 /** {@code qrexec-policy}: the policy tool ({@code ./qrexec policy ...}). */
 @Command(name = "qrexec-policy",
         mixinStandardHelpOptions = true,
+        version = PolicyCli.VERSION,
         description = "Lint, evaluate and serve qrexec policy.",
         subcommands = {
             LintCommand.class,
@@ -17,6 +18,9 @@ import picocli.CommandLine.Command;
             DaemonCommand.class,
             CommandLine.HelpCommand.class})
 public final class PolicyCli implements Runnable {
+
+    /** What {@code --version} prints (every subcommand too). */
+    static final String VERSION = "qrexec-policy 0.1.0 (qrexec-java; policy language of qubes-core-qrexec 4.4)";
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,5 +1,6 @@
 package dev.qrexec.policy.daemon;
 
+import dev.qrexec.policy.Policy;
 import dev.qrexec.policy.reload.PolicyService;
 import dev.qrexec.policy.system.SystemInfo;
 import io.netty.bootstrap.ServerBootstrap;
@@ -125,6 +126,7 @@ public final class PolicySocketServer implements AutoCloseable {
     public static final class Builder {
         private Path socket;
         private PolicyResponder responder;
+        private EvalQueryHandler evalHandler;
         private DomainSocketTransport transport;
         private int workerThreads = Runtime.getRuntime().availableProcessors();
         private int maxConnections = 1024;
@@ -140,8 +142,15 @@ public final class PolicySocketServer implements AutoCloseable {
             return this;
         }
 
+        /** Serve the policy.sock protocol (spec 7.1), answering with {@code responder}. */
         public Builder responder(PolicyResponder responder) {
             this.responder = Objects.requireNonNull(responder, "responder");
+            return this;
+        }
+
+        /** Serve {@code policy.EvalSimple} or {@code policy.EvalGUI} (spec 7.2) instead of policy.sock. */
+        public Builder evalService(EvalService service, Supplier<Policy> policy, Supplier<SystemInfo> system) {
+            this.evalHandler = new EvalQueryHandler(service, policy, system);
             return this;
         }
 
@@ -201,8 +210,9 @@ public final class PolicySocketServer implements AutoCloseable {
             if (socket == null) {
                 throw new IllegalStateException("socket path not set");
             }
-            if (responder == null) {
-                throw new IllegalStateException("responder not set");
+            if ((responder == null) == (evalHandler == null)) {
+                throw new IllegalStateException(responder == null ? "responder not set (or evalService)"
+                        : "both responder and evalService set; a socket serves one protocol");
             }
             refuseNonSocket(socket);
             Path temporary = socket.resolveSibling(
@@ -218,7 +228,8 @@ public final class PolicySocketServer implements AutoCloseable {
             EventLoopGroup workers = new MultiThreadIoEventLoopGroup(workerThreads,
                     new DefaultThreadFactory("qrexec-policy-io", true), chosen.ioHandlerFactory());
             ConnectionLimiter limiter = new ConnectionLimiter(maxConnections);
-            PolicyReplyHandler replyHandler = new PolicyReplyHandler(responder);
+            PolicyReplyHandler replyHandler = responder == null ? null : new PolicyReplyHandler(responder);
+            EvalQueryHandler evalQueries = evalHandler;
             long timeoutMillis = readTimeout.toMillis();
             int lineLimit = maxLineLength;
             try {
@@ -237,9 +248,14 @@ public final class PolicySocketServer implements AutoCloseable {
                                 ChannelPipeline p = ch.pipeline();
                                 p.addLast("limit", limiter);
                                 p.addLast("timeout", new ReadTimeoutHandler(timeoutMillis, TimeUnit.MILLISECONDS));
-                                p.addLast("lines", new RequestLineDecoder(lineLimit));
-                                p.addLast("request", new PolicyRequestValidator());
-                                p.addLast("reply", replyHandler);
+                                if (evalQueries != null) {
+                                    p.addLast("query", new EvalQueryDecoder());
+                                    p.addLast("eval", evalQueries);
+                                } else {
+                                    p.addLast("lines", new RequestLineDecoder(lineLimit));
+                                    p.addLast("request", new PolicyRequestValidator());
+                                    p.addLast("reply", replyHandler);
+                                }
                             }
                         })
                         .bind(chosen.address(temporary))
@@ -253,7 +269,8 @@ public final class PolicySocketServer implements AutoCloseable {
                     Files.deleteIfExists(temporary);
                     throw e;
                 }
-                LOG.log(Level.INFO, "policy.sock: serving {0} ({1}, {2} worker threads)", socket, chosen, workerThreads);
+                LOG.log(Level.INFO, "{0}: serving {1} ({2}, {3} worker threads)",
+                        evalQueries != null ? evalQueries.serviceName() : "policy.sock", socket, chosen, workerThreads);
                 return new PolicySocketServer(socket, chosen, workers, channel, limiter);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -38,6 +38,16 @@ public record SocketRequest(String source, String intendedTarget, String service
         return plus < 0 ? "+" : serviceAndArg.substring(plus);
     }
 
+    /** For logs: every field quoted, control bytes escaped, long values cut (the values are untrusted). */
+    @Override
+    public String toString() {
+        return "SocketRequest[source=" + PolicyRequestParser.quote(source)
+                + ", intended_target=" + PolicyRequestParser.quote(intendedTarget)
+                + ", service_and_arg=" + PolicyRequestParser.quote(serviceAndArg)
+                + (requestedSource.isEmpty() ? "" : ", requested_source=" + PolicyRequestParser.quote(requestedSource))
+                + (assumeYesForAsk ? ", assume_yes_for_ask" : "") + (justEvaluate ? ", just_evaluate" : "") + "]";
+    }
+
     /** Renders the request in wire form, terminated by the empty line (used by tests and the load harness). */
     public String toWire() {
         StringBuilder sb = new StringBuilder(96)

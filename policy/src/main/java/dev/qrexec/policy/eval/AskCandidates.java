@@ -2,19 +2,24 @@ package dev.qrexec.policy.eval;
 
 import dev.qrexec.policy.Action;
 import dev.qrexec.policy.Rule;
+import dev.qrexec.policy.system.CandidateSpace;
 import dev.qrexec.policy.system.QubeInfo;
 import dev.qrexec.policy.system.SystemInfo;
 import dev.qrexec.policy.token.QubeToken;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
-import java.util.Set;
 
 /**
  * The targets an ask rule without {@code target=} offers (spec 5.5): walk the rules that match
  * service, argument and source from last to first, adding what allow/ask rules expand to and
  * removing what deny rules expand to, so that earlier rules win; then resolve {@code @dispvm} and
  * {@code @adminvm}, drop the source itself and internal qubes.
+ *
+ * <p>Sets are bit sets over the system's {@link CandidateSpace} (uuid forms are converted to
+ * names, as the reference does, so every candidate has a bit); the space is sorted, so the result
+ * comes out in the order the ask shows it.
  */
 final class AskCandidates {
 
@@ -29,79 +34,107 @@ final class AskCandidates {
             throw new ReferenceCrash("KeyError", "ask candidates for source '" + source
                     + "', which is not a known qube with a uuid");
         }
-        String sourceName = sourceQube.name();
-        String sourceUuid = source.startsWith("uuid:") ? source : "uuid:" + sourceQube.uuid();
-
-        Set<String> targets = new HashSet<>();
-        List<String> expansion = new ArrayList<>();
+        CandidateSpace space = system.candidateSpace();
+        long[] targets = space.newSet();
+        long[] scratch = space.newSet();
         rules.fromEnd();
-        for (Rule rule = rules.previous(); rule != null; rule = rules.previous()) {
-            if (!TokenMatcher.matchesSource(rule.source(), request)) {
+        for (CompiledRule compiled = rules.previousCompiled(); compiled != null; compiled = rules.previousCompiled()) {
+            if (!compiled.matchesSource(request)) {
                 continue;
             }
-            expansion.clear();
-            expand(rule.effectiveTarget(), system, expansion);
+            Rule rule = compiled.rule;
+            long[] expansion = expand(rule.effectiveTarget(), system, space, scratch);
             if (rule.action() == Action.DENY) {
-                expansion.forEach(targets::remove);
+                for (int i = 0; i < targets.length; i++) {
+                    targets[i] &= ~expansion[i];
+                }
             } else {
-                targets.addAll(expansion);
+                for (int i = 0; i < targets.length; i++) {
+                    targets[i] |= expansion[i];
+                }
             }
         }
-        if (targets.remove("@dispvm")) {
+        String extra = null;
+        if (CandidateSpace.isSet(targets, space.dispvmKeywordBit())) {
+            // resolved after the walk, so a deny on @dispvm:D does not remove a @dispvm-derived @dispvm:D
+            CandidateSpace.clear(targets, space.dispvmKeywordBit());
             String template = request.sourceDefaultDispvm();
             if (template != null) {
-                targets.add(QubeToken.DISPVM_PREFIX + template);
+                QubeInfo q = system.get(template);
+                if (q == null) {
+                    throw new ReferenceCrash("KeyError", "ask candidate '@dispvm:" + template + "' is not a known qube");
+                }
+                if (template.startsWith("uuid:")) {
+                    extra = q.internal() ? null : QubeToken.DISPVM_PREFIX + template;
+                } else {
+                    CandidateSpace.set(targets, space.dispvmBit(q));
+                }
             }
         }
-        if (targets.remove(QubeToken.ADMINVM)) {
-            targets.add(QubeToken.DOM0);
+        if (CandidateSpace.isSet(targets, space.adminvmBit())) {
+            CandidateSpace.clear(targets, space.adminvmBit());
+            QubeInfo dom0 = system.get(QubeToken.DOM0);
+            if (dom0 == null) {
+                throw new ReferenceCrash("KeyError", "ask candidate 'dom0' is not a known qube");
+            }
+            CandidateSpace.set(targets, space.nameBit(dom0));
         }
-        targets.remove(sourceName);
-        targets.remove(sourceUuid);
-        List<String> result = new ArrayList<>(targets.size());
-        for (String t : targets) {
-            String name = t.startsWith(QubeToken.DISPVM_PREFIX) ? t.substring(QubeToken.DISPVM_PREFIX.length()) : t;
-            QubeInfo q = system.get(name);
-            if (q == null) {
-                throw new ReferenceCrash("KeyError", "ask candidate '" + t + "' is not a known qube");
+        CandidateSpace.clear(targets, space.nameBit(sourceQube));
+        List<String> result = new ArrayList<>();
+        for (int w = 0; w < targets.length; w++) {
+            for (long bits = targets[w]; bits != 0; bits &= bits - 1) {
+                int bit = (w << 6) + Long.numberOfTrailingZeros(bits);
+                if (!space.qube(bit).internal()) {
+                    result.add(space.string(bit));
+                }
             }
-            if (!q.internal()) {
-                result.add(t);
-            }
+        }
+        if (extra != null) {
+            result.add(extra);
+            Collections.sort(result);
         }
         return result;
     }
 
-    /** What a token stands for among the qubes (uuid forms converted to names). */
-    static void expand(QubeToken token, SystemInfo system, List<String> out) throws ReferenceCrash {
+    /** What a token stands for among the candidates: a shared set for {@code *}/{@code @anyvm}, else {@code scratch}. */
+    private static long[] expand(QubeToken token, SystemInfo system, CandidateSpace space, long[] scratch)
+            throws ReferenceCrash {
+        switch (token.kind()) {
+            case WILDCARD:
+                return space.wildcardSet();
+            case ANYVM:
+                return space.anyvmSet();
+            default:
+                break;
+        }
+        Arrays.fill(scratch, 0L);
+        List<QubeInfo> qubes = system.qubes();
         switch (token.kind()) {
             case LITERAL -> {
                 QubeInfo q = system.get(token.text());
                 if (q != null) {
-                    out.add(token.text().startsWith("uuid:") ? q.name() : token.text());
+                    CandidateSpace.set(scratch, space.nameBit(q));
                 }
             }
-            case WILDCARD -> out.addAll(system.askExpansion(true));
-            case ANYVM -> out.addAll(system.askExpansion(false));
-            case ADMINVM -> out.add(QubeToken.ADMINVM);
+            case ADMINVM -> CandidateSpace.set(scratch, space.adminvmBit());
             case DEFAULT -> {
                 // @default stands for no qube
             }
             case TYPE -> {
-                for (QubeInfo q : system.qubes()) {
-                    if (token.value().equals(q.type())) {
-                        out.add(q.name());
+                for (int i = 0; i < qubes.size(); i++) {
+                    if (token.value().equals(qubes.get(i).type())) {
+                        CandidateSpace.set(scratch, space.nameBitAt(i));
                     }
                 }
             }
             case TAG -> {
-                for (QubeInfo q : system.qubes()) {
-                    if (q.tags().contains(token.value())) {
-                        out.add(q.name());
+                for (int i = 0; i < qubes.size(); i++) {
+                    if (qubes.get(i).tags().contains(token.value())) {
+                        CandidateSpace.set(scratch, space.nameBitAt(i));
                     }
                 }
             }
-            case DISPVM -> out.add("@dispvm");
+            case DISPVM -> CandidateSpace.set(scratch, space.dispvmKeywordBit());
             case DISPVM_TEMPLATE -> {
                 QubeInfo q = system.get(token.value());
                 if (q == null) {
@@ -109,17 +142,19 @@ final class AskCandidates {
                             + ": '" + token.value() + "' is not a known qube");
                 }
                 if (q.templateForDispvms()) {
-                    out.add(token.value().startsWith("uuid:") ? QubeToken.DISPVM_PREFIX + q.name() : token.text());
+                    CandidateSpace.set(scratch, space.dispvmBit(q));
                 }
             }
             case DISPVM_TAG -> {
-                for (QubeInfo q : system.qubes()) {
+                for (int i = 0; i < qubes.size(); i++) {
+                    QubeInfo q = qubes.get(i);
                     if (q.templateForDispvms() && q.tags().contains(token.value())) {
-                        out.add(QubeToken.DISPVM_PREFIX + q.name());
+                        CandidateSpace.set(scratch, space.dispvmBitAt(i));
                     }
                 }
             }
             default -> throw new AssertionError(token.kind());
         }
+        return scratch;
     }
 }

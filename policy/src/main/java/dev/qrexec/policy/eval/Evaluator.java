@@ -83,7 +83,7 @@ public final class Evaluator {
             source = requested;
         }
         String value = kind == TokenKind.DISPVM_TEMPLATE ? token.value() : target;
-        return new Built(new RequestContext(system, request.service(), request.argument(), source,
+        return new Built(RequestContext.of(system, request.service(), request.argument(), source,
                 system.get(source), target, kind, value, targetQube), null);
     }
 
@@ -111,16 +111,21 @@ public final class Evaluator {
         } catch (ReferenceCrash crash) {
             LOG.log(Level.WARNING, "{0}: denied quietly where the reference engine crashes: {1}", request,
                     crash.getMessage());
-            return new Decision.Deny("denied: " + crash.getMessage(), false, false, crash.getMessage(), rule);
+            Rule where = rule != null ? rule : crash.rule();
+            return new Decision.Deny("denied: " + crash.getMessage(), false, false, crash.getMessage(), where);
         }
     }
 
     /** The first rule matching all four columns, or null. */
     public Rule firstMatch(RequestContext ctx) throws ReferenceCrash {
         RuleIndex.Candidates candidates = index.candidates(ctx.service(), ctx.argument()).fromStart();
-        for (Rule r = candidates.next(); r != null; r = candidates.next()) {
-            if (TokenMatcher.matchesSource(r.source(), ctx) && TokenMatcher.matchesTarget(r.target(), ctx)) {
-                return r;
+        for (CompiledRule r = candidates.nextCompiled(); r != null; r = candidates.nextCompiled()) {
+            try {
+                if (r.matchesSource(ctx) && r.matchesTarget(ctx)) {
+                    return r.rule;
+                }
+            } catch (ReferenceCrash crash) {
+                throw crash.at(r.rule);
             }
         }
         return null;

@@ -15,12 +15,12 @@ import java.util.Map;
  */
 public final class RuleIndex {
 
-    private static final Rule[] NONE = new Rule[0];
+    private static final CompiledRule[] NONE = new CompiledRule[0];
 
-    private final Rule[] anyService;
+    private final CompiledRule[] anyService;
     private final Map<String, ServiceRules> byService;
 
-    private record ServiceRules(Rule[] anyArgument, Map<String, Rule[]> byArgument) {
+    private record ServiceRules(CompiledRule[] anyArgument, Map<String, CompiledRule[]> byArgument) {
     }
 
     public RuleIndex(List<Rule> rules) {
@@ -38,14 +38,23 @@ public final class RuleIndex {
                         .computeIfAbsent(r.argument(), k -> new ArrayList<>()).add(r);
             }
         }
-        this.anyService = wildcard.toArray(NONE);
+        this.anyService = compile(wildcard);
         Map<String, ServiceRules> services = new HashMap<>(specific.size() * 2);
         for (Map.Entry<String, Map<String, List<Rule>>> e : specific.entrySet()) {
-            Map<String, Rule[]> args = new HashMap<>(e.getValue().size() * 2);
-            e.getValue().forEach((arg, list) -> args.put(arg, list.toArray(NONE)));
-            services.put(e.getKey(), new ServiceRules(anyArg.getOrDefault(e.getKey(), List.of()).toArray(NONE), args));
+            Map<String, CompiledRule[]> args = new HashMap<>(e.getValue().size() * 2);
+            e.getValue().forEach((arg, list) -> args.put(arg, compile(list)));
+            services.put(e.getKey(), new ServiceRules(compile(anyArg.getOrDefault(e.getKey(), List.of())), args));
         }
         this.byService = services;
+    }
+
+    /** Allocated one after the other, so that a list's rules are close in memory. */
+    private static CompiledRule[] compile(List<Rule> rules) {
+        CompiledRule[] out = new CompiledRule[rules.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = new CompiledRule(rules.get(i));
+        }
+        return out;
     }
 
     /** The rules that can match this service and argument, in policy order. */
@@ -54,7 +63,7 @@ public final class RuleIndex {
         if (s == null) {
             return new Candidates(NONE, NONE, anyService);
         }
-        Rule[] exact = s.byArgument().get(argument);
+        CompiledRule[] exact = s.byArgument().get(argument);
         return new Candidates(exact == null ? NONE : exact, s.anyArgument(), anyService);
     }
 
@@ -63,14 +72,14 @@ public final class RuleIndex {
      * match, backwards for the ask-candidate walk. Not thread-safe (one per evaluation).
      */
     public static final class Candidates {
-        private final Rule[] a;
-        private final Rule[] b;
-        private final Rule[] c;
+        private final CompiledRule[] a;
+        private final CompiledRule[] b;
+        private final CompiledRule[] c;
         private int ia;
         private int ib;
         private int ic;
 
-        Candidates(Rule[] a, Rule[] b, Rule[] c) {
+        Candidates(CompiledRule[] a, CompiledRule[] b, CompiledRule[] c) {
             this.a = a;
             this.b = b;
             this.c = c;
@@ -90,9 +99,27 @@ public final class RuleIndex {
 
         /** The next rule in policy order, or null at the end. */
         public Rule next() {
-            int xa = ia < a.length ? a[ia].index() : Integer.MAX_VALUE;
-            int xb = ib < b.length ? b[ib].index() : Integer.MAX_VALUE;
-            int xc = ic < c.length ? c[ic].index() : Integer.MAX_VALUE;
+            CompiledRule r = nextCompiled();
+            return r == null ? null : r.rule;
+        }
+
+        /** The previous rule in policy order, or null at the start. */
+        public Rule previous() {
+            CompiledRule r = previousCompiled();
+            return r == null ? null : r.rule;
+        }
+
+        CompiledRule nextCompiled() {
+            // the common cases first: only one list left, no merging needed
+            if (ib >= b.length && ic >= c.length) {
+                return ia < a.length ? a[ia++] : null;
+            }
+            if (ia >= a.length && ib >= b.length) {
+                return c[ic++];
+            }
+            int xa = ia < a.length ? a[ia].index : Integer.MAX_VALUE;
+            int xb = ib < b.length ? b[ib].index : Integer.MAX_VALUE;
+            int xc = ic < c.length ? c[ic].index : Integer.MAX_VALUE;
             if (xa < xb && xa < xc) {
                 return a[ia++];
             }
@@ -110,11 +137,10 @@ public final class RuleIndex {
             return this;
         }
 
-        /** The previous rule in policy order, or null at the start. */
-        public Rule previous() {
-            int xa = ia >= 0 ? a[ia].index() : -1;
-            int xb = ib >= 0 ? b[ib].index() : -1;
-            int xc = ic >= 0 ? c[ic].index() : -1;
+        CompiledRule previousCompiled() {
+            int xa = ia >= 0 ? a[ia].index : -1;
+            int xb = ib >= 0 ? b[ib].index : -1;
+            int xc = ic >= 0 ? c[ic].index : -1;
             if (xa > xb && xa > xc) {
                 return a[ia--];
             }

@@ -13,27 +13,34 @@ public final class TokenMatcher {
 
     /** Source column: the source is a plain name, so the {@code @dispvm:} forms never match it. */
     public static boolean matchesSource(QubeToken token, RequestContext request) throws ReferenceCrash {
-        return matches(token, request.source(), request.sourceQube(), null, null, request, false);
+        return matches(token, request.source(), request.sourceQube(), request.sourceIsDom0(), request.sourceIsUuid(),
+                null, null, request, false);
     }
 
     /** Target column, against the normalised intended target. */
     public static boolean matchesTarget(QubeToken token, RequestContext request) throws ReferenceCrash {
-        return matches(token, request.target(), request.targetQube(), request.targetKind(), request.targetValue(), request,
-                true);
+        return matches(token, request.target(), request.targetQube(), request.targetIsDom0(), request.targetIsUuid(),
+                request.targetKind(), request.targetValue(), request, true);
     }
 
-    private static boolean matches(QubeToken token, String v, QubeInfo vQube, TokenKind vKind, String vValue, RequestContext request,
+    private static boolean matches(QubeToken token, String v, QubeInfo vQube, boolean vDom0, boolean vUuid, TokenKind vKind, String vValue, RequestContext request,
                                    boolean targetColumn) throws ReferenceCrash {
         SystemInfo system = request.system();
         switch (token.kind()) {
             case LITERAL:
-                return token.isDom0() ? QubeToken.isDom0(v) : sameQube(system, token.text(), v);
+                if (token.isDom0()) {
+                    return vDom0;
+                }
+                if (!token.isUuidForm() && !vUuid) {
+                    return token.text().equals(v);
+                }
+                return sameQube(system, token.text(), v);
             case WILDCARD:
                 return true;
             case ANYVM:
-                return !QubeToken.isDom0(v);
+                return !vDom0;
             case ADMINVM:
-                return QubeToken.isDom0(v);
+                return vDom0;
             case DEFAULT:
                 return sameQube(system, token.text(), v);
             case TYPE:

@@ -2,11 +2,13 @@ package dev.qrexec.policy.load;
 
 import dev.qrexec.policy.Rule;
 import dev.qrexec.policy.SourceLocation;
+import dev.qrexec.policy.token.PyRepr;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -171,7 +173,7 @@ final class LoadSession {
             }
             case "!include-dir" -> {
                 requireParams(params, 1, where);
-                Path dir = resolve(params.get(0));
+                Path dir = resolve(params.get(0), where);
                 if (!Files.isDirectory(dir)) {
                     throw RuleParser.error(where, "not a directory: " + dir);
                 }
@@ -251,7 +253,7 @@ final class LoadSession {
     }
 
     private Path includedFile(String path, SourceLocation where) throws PolicyLoadException {
-        Path resolved = resolve(path);
+        Path resolved = resolve(path, where);
         if (!Files.isRegularFile(resolved)) {
             throw RuleParser.error(where, "not a file: " + resolved);
         }
@@ -259,9 +261,12 @@ final class LoadSession {
     }
 
     /** Relative to the base directory, canonicalised (symlinks resolved where the path exists). */
-    private Path resolve(String path) {
-        Path p = base.resolve(path).toAbsolutePath().normalize();
-        return canonical(p);
+    private Path resolve(String path, SourceLocation where) throws PolicyLoadException {
+        try {
+            return canonical(base.resolve(path).toAbsolutePath().normalize());
+        } catch (InvalidPathException e) {
+            throw RuleParser.error(where, "invalid path: " + PyRepr.str(path));
+        }
     }
 
     private static Path canonical(Path p) {

@@ -25,6 +25,7 @@ public final class SystemInfo {
     /** Lazily computed ask expansions of {@code *} and {@code @anyvm}; a benign race computes them twice at worst. */
     private volatile List<String> wildcardExpansion;
     private volatile List<String> anyvmExpansion;
+    private volatile CandidateSpace candidateSpace;
 
     private SystemInfo(List<QubeInfo> qubes) {
         this.qubes = List.copyOf(qubes);
@@ -164,6 +165,16 @@ public final class SystemInfo {
             }
         }
         return cached;
+    }
+
+    /** The numbered ask candidates of this system (computed on first use). */
+    public CandidateSpace candidateSpace() {
+        CandidateSpace space = candidateSpace;
+        if (space == null) {
+            space = new CandidateSpace(qubes);
+            candidateSpace = space;
+        }
+        return space;
     }
 
     @Override

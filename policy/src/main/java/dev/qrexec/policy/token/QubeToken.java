@@ -21,12 +21,14 @@ public final class QubeToken {
     private final TokenKind kind;
     private final String value;
     private final boolean dom0;
+    private final boolean uuidForm;
 
     private QubeToken(String text, TokenKind kind, String value) {
         this.text = text;
         this.kind = kind;
         this.value = value;
         this.dom0 = isDom0(text);
+        this.uuidForm = text.startsWith("uuid:");
     }
 
     /**
@@ -106,6 +108,11 @@ public final class QubeToken {
     /** True when the text is one of the dom0 spellings. */
     public boolean isDom0() {
         return dom0;
+    }
+
+    /** True when the text is a {@code uuid:...} form (which matches a qube by its uuid). */
+    public boolean isUuidForm() {
+        return uuidForm;
     }
 
     @Override

@@ -87,6 +87,12 @@ class PolicyRequestParserTest {
     }
 
     @Test
+    void toStringIsSafeForLogs() {
+        assertEquals("SocketRequest[source='a\\x0dforged', intended_target='', service_and_arg='s', just_evaluate]",
+                new SocketRequest("a\rforged", "", "s", "", false, true).toString());
+    }
+
+    @Test
     void wireFormRoundTrips() throws Exception {
         SocketRequest r = new SocketRequest("work", "vault", "qubes.Filecopy+x", "remote-1", true, true);
         String[] lines = r.toWire().split("\n");

@@ -188,7 +188,7 @@ class PolicySocketServerTest {
                 assertThrows(IllegalArgumentException.class, () -> b.readTimeout(Duration.ZERO)).getMessage());
         assertEquals("socket path not set", assertThrows(IllegalStateException.class, b::start).getMessage());
         b.socket(dir.resolve("x.sock"));
-        assertEquals("responder not set", assertThrows(IllegalStateException.class, b::start).getMessage());
+        assertEquals("responder not set (or evalService)", assertThrows(IllegalStateException.class, b::start).getMessage());
         b.responder(r -> "").socket(dir.resolve("d".repeat(120) + ".sock"));
         IOException e = assertThrows(IOException.class, b::start);
         assertTrue(e.getMessage().contains("too long"), e.getMessage());

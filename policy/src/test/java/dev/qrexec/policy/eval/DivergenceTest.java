@@ -40,8 +40,9 @@ class DivergenceTest {
 
     @Test
     void dispvmTemplateRuleAgainstBareDispvmFromSourceWithoutDefaultDispvm() throws Exception {
-        crash("* * @anyvm @dispvm:default-dvm allow\n", PolicyRequest.of("s", "+", "test-no-dvm", "@dispvm"),
-                "AttributeError");
+        Decision.Deny deny = crash("* * @anyvm @dispvm:default-dvm allow\n",
+                PolicyRequest.of("s", "+", "test-no-dvm", "@dispvm"), "AttributeError");
+        assertEquals("f.policy:1", deny.decidingRule().location().toString()); // the rule being compared
     }
 
     @Test

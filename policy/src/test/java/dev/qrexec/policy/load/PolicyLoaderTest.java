@@ -113,6 +113,7 @@ class PolicyLoaderTest {
         PolicyLoadException e = assertThrows(PolicyLoadException.class,
                 () -> Fixtures.policy(tmp.resolve("m"), "!include include/missing\n"));
         assertTrue(e.getMessage().startsWith("f.policy:1: not a file: "), e.getMessage());
+        assertLoadError("!include a\u0000b\n", "f.policy:1: invalid path: 'a\\x00b'");
         e = assertThrows(PolicyLoadException.class, () -> Fixtures.policy(tmp.resolve("n"), "!include-dir nodir\n"));
         assertTrue(e.getMessage().startsWith("f.policy:1: not a directory: "), e.getMessage());
     }

@@ -71,4 +71,13 @@ class RuleValidationTest {
         assertEquals("#x", p.rules().get(5).source().text());
         assertEquals("a=b", p.rules().get(5).params().user());
     }
+
+    @Test
+    void canonicalText() throws Exception {
+        Policy p = Fixtures.policy(dir, "svc  +a\twork @default ask default_target=vault user=root notify=yes target=@dispvm\n"
+                + "* * @anyvm @anyvm deny notify=no\n");
+        assertEquals("svc\t+a\twork\t@default\task target=@dispvm default_target=vault user=root",
+                p.rules().get(0).canonicalText());
+        assertEquals("*\t*\t@anyvm\t@anyvm\tdeny", p.rules().get(1).canonicalText());
+    }
 }

@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Start-up: from spawning {@code java ... AgentCli} until its control socket accepts the daemon
  * and the agent's HELLO arrives (the moment a broker can use the qube). Idle memory: after the
  * handshake and one {@code test.Echo} call, the agent is left idle for a while, then RSS and PSS are
- * read from {@code /proc/<pid>}. Run:
+ * read from {@code /proc/<pid>}; RSS again after a {@code qubes.ReleaseMemory} call. Run:
  * <pre>
  *   mvn -o -q -B -DskipTests -pl tests -am package
  *   java -cp "tests/target/tests.jar:tests/target/lib/*" dev.qrexec.bench.agent.AgentStartupHarness [runs]
@@ -39,7 +39,8 @@ public final class AgentStartupHarness {
     private AgentStartupHarness() {
     }
 
-    record Sample(double startupMs, long rssKiB, long pssKiB) {
+    record Sample(double startupMs, long rssKiB, long pssKiB, long rssAfterReleaseKiB, long heapBefore,
+                  long heapAfter) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -63,15 +64,21 @@ public final class AgentStartupHarness {
 
         System.out.printf("java %s, %d cores, %d runs per row%n%n", System.getProperty("java.version"),
                 Runtime.getRuntime().availableProcessors(), runs);
-        System.out.println("| flags | start-up p50 ms | min | max | idle RSS MiB (p50) | idle PSS MiB (p50) |");
-        System.out.println("|---|---:|---:|---:|---:|---:|");
+        System.out.println("| flags | start-up p50 ms | min | max | idle RSS MiB (p50) | idle PSS MiB (p50) "
+                + "| RSS after qubes.ReleaseMemory MiB (p50) | heap committed before → after MiB (p50) |");
+        System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|");
         for (Map.Entry<String, List<String>> e : sets.entrySet()) {
             List<Sample> s = measure(work, e.getValue(), runs);
             double[] ms = s.stream().mapToDouble(Sample::startupMs).sorted().toArray();
             long[] rss = s.stream().mapToLong(Sample::rssKiB).sorted().toArray();
             long[] pss = s.stream().mapToLong(Sample::pssKiB).sorted().toArray();
-            System.out.printf("| %s | %.0f | %.0f | %.0f | %.1f | %.1f |%n", e.getKey(), ms[ms.length / 2], ms[0],
-                    ms[ms.length - 1], rss[rss.length / 2] / 1024.0, pss[pss.length / 2] / 1024.0);
+            long[] rel = s.stream().mapToLong(Sample::rssAfterReleaseKiB).sorted().toArray();
+            long[] hb = s.stream().mapToLong(Sample::heapBefore).sorted().toArray();
+            long[] ha = s.stream().mapToLong(Sample::heapAfter).sorted().toArray();
+            System.out.printf("| %s | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f → %.1f |%n", e.getKey(),
+                    ms[ms.length / 2], ms[0], ms[ms.length - 1], rss[rss.length / 2] / 1024.0,
+                    pss[pss.length / 2] / 1024.0, rel[rel.length / 2] / 1024.0, hb[hb.length / 2] / 1048576.0,
+                    ha[ha.length / 2] / 1048576.0);
         }
         System.out.println();
         System.out.println("tuned flags: " + String.join(" ", TUNED));
@@ -101,12 +108,16 @@ public final class AgentStartupHarness {
             expectFrame(control, 0x300);
             double startupMs = (System.nanoTime() - t0) / 1e6;
             control.write(frame(0x300, le(4)));
-            echoCall(control, dir);
+            call(control, dir, 513, "test.Echo");
             // Idle: let start-up garbage be collected as the agent would between calls.
             TimeUnit.SECONDS.sleep(2);
             long rss = procValue(p.pid(), "status", "VmRSS:");
             long pss = procValue(p.pid(), "smaps_rollup", "Pss:");
-            return new Sample(startupMs, rss, pss);
+            // What the preload engine asks before pausing a preload.
+            String report = call(control, dir, 514, "qubes.ReleaseMemory");
+            long released = procValue(p.pid(), "status", "VmRSS:");
+            return new Sample(startupMs, rss, pss, released, field(report, "heap-committed-before"),
+                    field(report, "heap-committed-after"));
         } finally {
             // SIGTERM: the agent closes its sockets in its shutdown hook (and a CDS dump run writes its archive).
             p.destroy();
@@ -117,25 +128,52 @@ public final class AgentStartupHarness {
         }
     }
 
-    /** One dom0→qube call of the built-in test.Echo, as the broker would make it. */
-    static void echoCall(SocketChannel control, Path dir) throws IOException {
-        Path data = dir.resolve("vchan.0." + DOMAIN + ".513.sock");
+    /** One dom0→qube call of a built-in service, as the broker would make it. */
+    static String call(SocketChannel control, Path dir, int port, String service) throws IOException {
+        StringBuilder out = new StringBuilder();
+        Path data = dir.resolve("vchan.0." + DOMAIN + "." + port + ".sock");
         try (ServerSocketChannel l = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             l.bind(UnixDomainSocketAddress.of(data));
-            byte[] cmd = "user:QUBESRPC test.Echo dom0\0".getBytes(StandardCharsets.US_ASCII);
+            byte[] cmd = ("user:QUBESRPC " + service + " dom0\0").getBytes(StandardCharsets.US_ASCII);
             ByteBuffer body = ByteBuffer.allocate(8 + cmd.length).order(ByteOrder.LITTLE_ENDIAN);
-            body.putInt(0).putInt(513).put(cmd);
+            body.putInt(0).putInt(port).put(cmd);
             control.write(frame(0x200, body.array()));
             try (SocketChannel ch = l.accept()) {
                 ch.write(frame(0x300, le(4)));
                 ch.write(frame(0x190, "ping".getBytes(StandardCharsets.US_ASCII)));
                 ch.write(frame(0x190, new byte[0]));
-                while (expectAny(ch) != 0x193) {
-                    // stdout and stderr frames until the exit code
+                for (Frame f = read(ch); f.type() != 0x193; f = read(ch)) {
+                    if (f.type() == 0x191) {
+                        out.append(new String(f.body(), StandardCharsets.UTF_8));
+                    }
                 }
             }
         }
         expectFrame(control, 0x211);
+        return out.toString();
+    }
+
+    record Frame(int type, byte[] body) {
+    }
+
+    static Frame read(SocketChannel ch) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(ch, h);
+        h.flip();
+        int type = h.getInt();
+        ByteBuffer body = ByteBuffer.allocate(h.getInt());
+        readFully(ch, body);
+        return new Frame(type, body.array());
+    }
+
+    /** A {@code key=value} line of a service's output, or -1. */
+    static long field(String text, String key) {
+        for (String line : text.split("\n")) {
+            if (line.startsWith(key + "=")) {
+                return Long.parseLong(line.substring(key.length() + 1).trim());
+            }
+        }
+        return -1;
     }
 
     static SocketChannel connect(Path path, Process p) throws Exception {
@@ -174,12 +212,7 @@ public final class AgentStartupHarness {
     }
 
     static int expectAny(SocketChannel ch) throws IOException {
-        ByteBuffer h = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-        readFully(ch, h);
-        h.flip();
-        int type = h.getInt();
-        readFully(ch, ByteBuffer.allocate(h.getInt()));
-        return type;
+        return read(ch).type();
     }
 
     static void readFully(SocketChannel ch, ByteBuffer b) throws IOException {

@@ -30,13 +30,16 @@ import java.util.function.BooleanSupplier;
  */
 public final class DisposableLatencyBench {
 
+    /** Where stores go: {@code -Ddispvm.bench.dir=/dev/shm} takes fsync cost out of the numbers. */
+    private static final Path BASE = Path.of(System.getProperty("dispvm.bench.dir", System.getProperty("java.io.tmpdir")));
+
     private DisposableLatencyBench() {
     }
 
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 200;
         System.out.println("# dispvm obtain latency, sim backend, " + n + " iterations, store on "
-                + Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath());
+                + BASE.toAbsolutePath());
         try (SimHypervisor sim = SimHypervisor.builder().hostMemoryMiB(1 << 20).build()) {
             overhead(sim, n);
         }
@@ -63,7 +66,7 @@ public final class DisposableLatencyBench {
     }
 
     private static void overhead(SimHypervisor sim, int n) throws Exception {
-        Path dir = Files.createTempDirectory("dispvm-bench");
+        Path dir = Files.createTempDirectory(BASE, "dispvm-bench");
         try (DispvmManager m = manager(sim, dir)) {
             List<Long> cold = new ArrayList<>();
             List<Long> warm = new ArrayList<>();
@@ -89,12 +92,14 @@ public final class DisposableLatencyBench {
             System.out.println("|---|---|---|---|---|---|---|");
             System.out.println(row("sim, zero latency, cold", cold, -1) + " - |");
             System.out.println(row("sim, zero latency, ready preload", warm, -1) + " - |");
+        } finally {
+            deleteTree(dir);
         }
     }
 
     private static void steady(SimHypervisor sim, int queue, int requests, Duration interval, Duration hold)
             throws Exception {
-        Path dir = Files.createTempDirectory("dispvm-bench");
+        Path dir = Files.createTempDirectory(BASE, "dispvm-bench");
         try (DispvmManager m = manager(sim, dir)) {
             m.admin().setFeature("dvm", Features.PRELOAD_DISPVM_MAX, Integer.toString(queue));
             waitUntil(() -> m.queueStatus("dvm").ready().size() == queue);
@@ -126,6 +131,16 @@ public final class DisposableLatencyBench {
             CompletableFuture.allOf(releases.toArray(CompletableFuture[]::new)).join();
             System.out.println(row("steady 1 req/" + interval.toMillis() + " ms, boot 400 ms, queue " + queue,
                     lat, missed) + " " + noneReady + "/" + requests + " |");
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    static void deleteTree(Path root) throws java.io.IOException {
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 

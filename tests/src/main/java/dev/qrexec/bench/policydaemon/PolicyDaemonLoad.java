@@ -124,8 +124,17 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
                     LoadClients.Result w = LoadClients.run(socket, mix, clients, warmup, duration);
                     System.out.printf("warm-up: %d requests, %.0f/s, %d errors%n", w.requests(), w.perSecond(), w.errors());
                 }
+                long cpuBefore = processCpuNanos();
                 LoadClients.Result r = LoadClients.run(socket, mix, clients, requests, duration);
+                long cpu = processCpuNanos() - cpuBefore;
                 print(r);
+                if (cpu > 0) {
+                    // Independent of how busy the machine is: what one request costs this process (clients
+                    // and, unless --socket, the server), so two free cores would give at most 2 / cost.
+                    System.out.printf("cpu: %.2f s of this process for %d requests = %.1f us per request "
+                                    + "(clients%s) = %.0f requests per cpu-second%n", cpu / 1e9, r.requests(),
+                            cpu / 1e3 / r.requests(), server == null ? " only" : " and server", r.requests() / (cpu / 1e9));
+                }
                 return r.errors() == 0 ? 0 : 1;
             } finally {
                 if (server != null) {
@@ -173,6 +182,14 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
         }
         System.out.printf("when: %s; cores: %d; java: %s %s%n", Instant.now(), Runtime.getRuntime().availableProcessors(),
                 System.getProperty("java.vm.name"), System.getProperty("java.version"));
+    }
+
+    private static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     private static void deleteTree(Path root) throws IOException {

@@ -20,6 +20,8 @@ import java.util.Optional;
  * @param killTimeout     how long SIGKILLed processes may take to disappear
  * @param freezeTimeout   how long a freeze may take to settle
  * @param workerThreads   threads running life-cycle operations (operations on one qube run in order)
+ * @param pidsMax         most processes and threads one qube may have (pids controller); 0: no limit
+ * @param consoleMaxBytes a qube's console log is cut (last quarter kept in console.log.1) beyond this; 0: never
  */
 public record SandboxConfig(
         String instance,
@@ -32,7 +34,9 @@ public record SandboxConfig(
         Duration startTimeout,
         Duration killTimeout,
         Duration freezeTimeout,
-        int workerThreads) {
+        int workerThreads,
+        long pidsMax,
+        long consoleMaxBytes) {
 
     /** Highest domain id a qube may have, so that {@code uidBase + domainId} stays a valid uid. */
     public static final int MAX_UID = 0x7fff_fff0;
@@ -64,6 +68,12 @@ public record SandboxConfig(
         if (workerThreads < 1 || workerThreads > 64) {
             throw new IllegalArgumentException("workerThreads must be in [1, 64], was " + workerThreads);
         }
+        if (consoleMaxBytes < 0) {
+            throw new IllegalArgumentException("consoleMaxBytes must be 0 (no cap) or positive, was " + consoleMaxBytes);
+        }
+        if (pidsMax < 0) {
+            throw new IllegalArgumentException("pidsMax must be 0 (no limit) or positive, was " + pidsMax);
+        }
     }
 
     private static void requirePositive(String what, Duration value) {
@@ -84,7 +94,8 @@ public record SandboxConfig(
     /**
      * Defaults: state under {@code /run/qrexec-sandbox}, cgroups under {@code /sys/fs/cgroup}, binaries
      * from {@code PATH}, uid base 200000 (above the usual subordinate-id range 100000-165535), host
-     * memory from /proc/meminfo, start 10 s, kill 5 s, freeze 2 s, 4 worker threads.
+     * memory from /proc/meminfo, start 10 s, kill 5 s, freeze 2 s, 4 worker threads, 4096 pids per
+     * qube (a fork bomb in one qube cannot exhaust the host's pid space), console logs cut at 1 MiB.
      */
     public static final class Builder {
         private final String instance;
@@ -98,6 +109,8 @@ public record SandboxConfig(
         private Duration killTimeout = Duration.ofSeconds(5);
         private Duration freezeTimeout = Duration.ofSeconds(2);
         private int workerThreads = 4;
+        private long pidsMax = 4096;
+        private long consoleMaxBytes = 1L << 20;
 
         private Builder(String instance) {
             this.instance = instance;
@@ -113,11 +126,13 @@ public record SandboxConfig(
         public Builder killTimeout(Duration killTimeout) { this.killTimeout = killTimeout; return this; }
         public Builder freezeTimeout(Duration freezeTimeout) { this.freezeTimeout = freezeTimeout; return this; }
         public Builder workerThreads(int workerThreads) { this.workerThreads = workerThreads; return this; }
+        public Builder pidsMax(long pidsMax) { this.pidsMax = pidsMax; return this; }
+        public Builder consoleMaxBytes(long consoleMaxBytes) { this.consoleMaxBytes = consoleMaxBytes; return this; }
 
         public SandboxConfig build() {
             return new SandboxConfig(instance, stateRoot, cgroupRoot, Optional.ofNullable(bwrap),
                     Optional.ofNullable(setpriv), uidBase, hostMemoryBytes, startTimeout, killTimeout,
-                    freezeTimeout, workerThreads);
+                    freezeTimeout, workerThreads, pidsMax, consoleMaxBytes);
         }
     }
 }

@@ -9,6 +9,7 @@ import dev.qrexec.xen.QubeSpec;
 import dev.qrexec.xen.QubeState;
 import dev.qrexec.xen.sandbox.cgroup.CgroupActions;
 import dev.qrexec.xen.sandbox.cgroup.CgroupDriver;
+import dev.qrexec.xen.sandbox.cgroup.CgroupLimits;
 import dev.qrexec.xen.sandbox.cgroup.Cgroups;
 
 import java.io.IOException;
@@ -43,6 +44,7 @@ import java.util.function.Supplier;
 public final class SandboxHypervisor implements Hypervisor {
 
     private static final System.Logger LOG = System.getLogger(SandboxHypervisor.class.getName());
+    private static final long CONSOLE_CHECK_SECONDS = 2;
 
     private final SandboxConfig config;
     private final CgroupDriver cgroupDriver;
@@ -52,6 +54,8 @@ public final class SandboxHypervisor implements Hypervisor {
     private final QubeJanitor janitor;
     private final EventDispatcher events;
     private final ThreadPoolExecutor workers;
+    /** Cuts console logs that grew past the cap; one thread, a task every few seconds. */
+    private final java.util.concurrent.ScheduledExecutorService consoleWatch;
     private final ConcurrentMap<String, SandboxQube> qubes = new ConcurrentHashMap<>();
     /** Guards name and domain id uniqueness at define. */
     private final Object admission = new Object();
@@ -77,6 +81,8 @@ public final class SandboxHypervisor implements Hypervisor {
         this.janitor = new QubeJanitor(cgroups, store, config.killTimeout());
         this.ledger = new MemoryLedger(hostMemoryBytes, qubes.values());
         Files.createDirectories(store.root());
+        // consoles and specs are the daemon's business: no qube uid (nor anyone else) reads them
+        Files.setPosixFilePermissions(store.root(), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         for (SandboxQube qube : new InstanceSweeper(store, cgroupDriver, janitor, this::hostUid).sweep()) {
             qubes.put(qube.name(), qube);
         }
@@ -92,6 +98,31 @@ public final class SandboxHypervisor implements Hypervisor {
         for (SandboxQube qube : qubes.values()) {
             if (qube.running != null) {
                 watch(qube, qube.running);
+            }
+        }
+        this.consoleWatch = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "qrexec-sandbox-" + config.instance() + "-console");
+            t.setDaemon(true);
+            return t;
+        });
+        if (config.consoleMaxBytes() > 0) {
+            consoleWatch.scheduleWithFixedDelay(this::capConsoles, CONSOLE_CHECK_SECONDS, CONSOLE_CHECK_SECONDS,
+                    TimeUnit.SECONDS);
+        }
+    }
+
+    private void capConsoles() {
+        for (SandboxQube qube : qubes.values()) {
+            if (qube.state == QubeState.HALTED) {
+                continue;
+            }
+            try {
+                if (ConsoleLogs.rotateIfLarger(store.consoleLog(qube.name()), config.consoleMaxBytes())) {
+                    LOG.log(System.Logger.Level.INFO, "console of {0} passed {1} bytes: cut", qube.name(),
+                            Long.toString(config.consoleMaxBytes()));
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "cannot cut the console of " + qube.name(), e);
             }
         }
     }
@@ -136,6 +167,11 @@ public final class SandboxHypervisor implements Hypervisor {
     /** The cgroup driver in use ({@code v1} or {@code v2}). */
     public String cgroupVersion() {
         return cgroupDriver.version();
+    }
+
+    /** Whether the per-qube pids limit is enforced here (a pids controller is mounted). */
+    boolean cgroupDriverLimitsPids() {
+        return cgroupDriver.limitsPids();
     }
 
     int hostUid(QubeSpec spec) {
@@ -243,7 +279,8 @@ public final class SandboxHypervisor implements Hypervisor {
             Optional<Path> privateDir = PrivateStorage.prepare(spec, qube.hostUid);
             PrivateStorage.prepareChannelDir(spec, qube.hostUid);
             HostPaths.requireReachable(spec);
-            cgroupDriver.create(spec.name(), spec.maxMemoryMiB() << 20, qube.targetBytes);
+            cgroupDriver.create(spec.name(), new CgroupLimits(spec.maxMemoryMiB() << 20, qube.targetBytes,
+                    config.pidsMax(), spec.vcpus()));
             startProbe.reached(spec.name(), "cgroup-created");
             SandboxLauncher.Launched launched = launcher.launch(spec, qube.hostUid, privateDir,
                     store.consoleLog(spec.name()), config.startTimeout());
@@ -480,6 +517,7 @@ public final class SandboxHypervisor implements Hypervisor {
     @Override
     public void close() {
         closed = true;
+        consoleWatch.shutdownNow();
         workers.shutdown();
         try {
             if (!workers.awaitTermination(config.startTimeout().toMillis(), TimeUnit.MILLISECONDS)) {

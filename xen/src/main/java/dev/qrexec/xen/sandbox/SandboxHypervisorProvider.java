@@ -12,12 +12,12 @@ import java.util.Set;
  * {@code sandbox:instance=dom0,state-dir=/run/qrexec-sandbox,host-memory-mib=8192}. The state dir is
  * the parent of the instance's own directory. Options: {@code host-memory-mib}, {@code uid-base},
  * {@code cgroup-root}, {@code bwrap}, {@code setpriv}, {@code start-timeout}, {@code kill-timeout},
- * {@code freeze-timeout}, {@code worker-threads}; defaults as in {@link SandboxConfig.Builder}.
+ * {@code freeze-timeout}, {@code worker-threads}, {@code pids-max}, {@code console-max-bytes}; defaults as in {@link SandboxConfig.Builder}.
  */
 public final class SandboxHypervisorProvider implements HypervisorProvider {
 
     private static final Set<String> OPTIONS = Set.of("host-memory-mib", "uid-base", "cgroup-root", "bwrap",
-            "setpriv", "start-timeout", "kill-timeout", "freeze-timeout", "worker-threads");
+            "setpriv", "start-timeout", "kill-timeout", "freeze-timeout", "worker-threads", "pids-max", "console-max-bytes");
 
     @Override
     public String name() {
@@ -46,7 +46,9 @@ public final class SandboxHypervisorProvider implements HypervisorProvider {
                 .startTimeout(config.durationOption("start-timeout", defaults.startTimeout()))
                 .killTimeout(config.durationOption("kill-timeout", defaults.killTimeout()))
                 .freezeTimeout(config.durationOption("freeze-timeout", defaults.freezeTimeout()))
-                .workerThreads(Math.toIntExact(config.longOption("worker-threads", defaults.workerThreads())));
+                .workerThreads(Math.toIntExact(config.longOption("worker-threads", defaults.workerThreads())))
+                .pidsMax(config.longOption("pids-max", defaults.pidsMax()))
+                .consoleMaxBytes(config.longOption("console-max-bytes", defaults.consoleMaxBytes()));
         return builder.build();
     }
 }

@@ -53,11 +53,13 @@ final class SandboxLauncher {
                 spec, privateDir.orElse(null));
         ProcessBuilder builder = new ProcessBuilder(launch.command())
                 .redirectInput(ProcessBuilder.Redirect.PIPE)
-                .redirectOutput(ProcessBuilder.Redirect.to(consoleLog.toFile()))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(consoleLog.toFile())) // O_APPEND: ConsoleLogs can cut it
                 .redirectErrorStream(true);
         Map<String, String> env = builder.environment();
         env.clear();
         env.putAll(guestEnvironment(spec));
+        Files.deleteIfExists(consoleLog); // each start begins a new console
+        Files.deleteIfExists(consoleLog.resolveSibling(consoleLog.getFileName() + ".1"));
         Process launcher = builder.start();
         try (var options = launcher.getOutputStream()) {
             options.write(launch.optionsBytes()); // bwrap reads them with --args 0; then stdin is at EOF

@@ -11,7 +11,7 @@ import java.util.concurrent.locks.LockSupport;
  * disposable whose init listens on a channel socket, announces {@code AT <step>} on stdout when the
  * start reaches the step it was told, and then hangs there until the test SIGKILLs it.
  *
- * <p>Arguments: stateRoot instance templateRoot workDir step (a start step, or {@code started}).
+ * <p>Arguments: stateRoot instance templateRoot workDir step (a start step, or {@code started}) domainId.
  */
 public final class SandboxCrashChild {
 
@@ -24,6 +24,7 @@ public final class SandboxCrashChild {
         Path template = Path.of(args[2]);
         Path work = Path.of(args[3]);
         String stopAt = args[4];
+        int domainId = Integer.parseInt(args[5]);
         SandboxHypervisor.StartProbe probe = (qube, step) -> {
             if (step.equals(stopAt)) {
                 hang(step);
@@ -31,7 +32,7 @@ public final class SandboxCrashChild {
         };
         SandboxHypervisor hypervisor = SandboxHypervisor.open(SandboxConfig.builder(instance).stateRoot(stateRoot)
                 .build(), probe);
-        hypervisor.define(spec(template, work)).get();
+        hypervisor.define(spec(template, work, domainId)).get();
         var started = hypervisor.start("crash");
         if (stopAt.equals("started")) {
             started.get();
@@ -40,9 +41,9 @@ public final class SandboxCrashChild {
         started.get();
     }
 
-    static QubeSpec spec(Path template, Path work) {
+    static QubeSpec spec(Path template, Path work, int domainId) {
         String java = Path.of(System.getProperty("java.home")).resolve("bin/java").toString();
-        return QubeSpec.builder("crash", 31).memoryMiB(64).maxMemoryMiB(256).volatileSizeMiB(16)
+        return QubeSpec.builder("crash", domainId).memoryMiB(64).maxMemoryMiB(256).volatileSizeMiB(16)
                 .templateRoot(template)
                 .privateSource(work.resolve("source"))
                 .privateStorage(work.resolve("private-crash"))

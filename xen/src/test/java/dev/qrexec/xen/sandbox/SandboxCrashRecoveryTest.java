@@ -62,6 +62,7 @@ class SandboxCrashRecoveryTest {
     @Test
     void daemonKilledMidStartLeavesNothingAfterTheNextStartUp() throws Exception {
         SandboxFixture.makeTraversable(dir);
+        SandboxFixture.assumeSandboxes(dir);
         String instance = SandboxFixture.uniqueInstance("crash");
         SandboxHypervisor bystander = otherInstanceWithARunningQube();
         QubeSpec spec = crashSpec();
@@ -93,6 +94,7 @@ class SandboxCrashRecoveryTest {
     @Test
     void daemonKilledAfterStartIsAdoptedByTheNextStartUp() throws Exception {
         SandboxFixture.makeTraversable(dir);
+        SandboxFixture.assumeSandboxes(dir);
         String instance = SandboxFixture.uniqueInstance("adopt");
         runChildUntil(instance, "started");
         child.destroyForcibly().waitFor();
@@ -120,7 +122,7 @@ class SandboxCrashRecoveryTest {
     private QubeSpec crashSpec() throws IOException {
         Files.createDirectories(dir.resolve("source/home/user"));
         Files.writeString(dir.resolve("source/data"), "template data");
-        return SandboxCrashChild.spec(SandboxFixture.templateRoot(), dir);
+        return SandboxCrashChild.spec(SandboxFixture.templateRoot(), dir, SandboxFixture.domainId(51));
     }
 
     private void runChildUntil(String instance, String step) throws Exception {
@@ -131,7 +133,8 @@ class SandboxCrashRecoveryTest {
                 .distinct().collect(Collectors.joining(":"));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         child = new ProcessBuilder(java, "-cp", classpath, SandboxCrashChild.class.getName(),
-                dir.resolve("state").toString(), instance, SandboxFixture.templateRoot().toString(), dir.toString(), step)
+                dir.resolve("state").toString(), instance, SandboxFixture.templateRoot().toString(), dir.toString(), step,
+                Integer.toString(SandboxFixture.domainId(51)))
                 .redirectErrorStream(true).start();
         List<String> output = new CopyOnWriteArrayList<>();
         Thread reader = new Thread(() -> {
@@ -156,7 +159,7 @@ class SandboxCrashRecoveryTest {
     private SandboxHypervisor otherInstanceWithARunningQube() throws Exception {
         Path other = Files.createDirectories(dir.resolve("other"));
         SandboxHypervisor bystander = open(SandboxFixture.uniqueInstance("bystander"));
-        bystander.define(SandboxFixture.spec(other, SandboxFixture.templateRoot(), "bystander", 32).build()).get();
+        bystander.define(SandboxFixture.spec(other, SandboxFixture.templateRoot(), "bystander", 52).build()).get();
         bystander.start("bystander").get();
         return bystander;
     }

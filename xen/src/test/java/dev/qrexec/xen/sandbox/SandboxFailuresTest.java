@@ -48,9 +48,7 @@ class SandboxFailuresTest {
 
     @AfterEach
     void close() {
-        if (hypervisor != null) {
-            hypervisor.close();
-        }
+        SandboxFixture.closeKillingAll(hypervisor);
     }
 
     @Test
@@ -112,6 +110,64 @@ class SandboxFailuresTest {
     }
 
     @Test
+    void aForkBombIsCappedByThePidsLimit() throws Exception {
+        open(config().pidsMax(12));
+        org.junit.jupiter.api.Assumptions.assumeTrue(hypervisor.cgroupDriverLimitsPids(), "no pids controller here");
+        QubeSpec spec = spec("bomb", 29, List.of("/bin/sh", "-c",
+                "i=0; while [ $i -lt 40 ]; do sleep 1000 & i=$((i+1)); done; echo spawned all; wait")).build();
+        hypervisor.define(spec).get();
+        hypervisor.start("bomb").get();
+        events.awaitKinds("bomb", WAIT, Kind.STARTED, Kind.DIED); // dash gives up when fork fails
+        String output = Files.readString(hypervisor.config().stateDir().resolve("bomb/console.log"));
+        assertTrue(output.contains("Cannot fork") && !output.contains("spawned all"), () -> "not capped: " + output);
+        assertEquals("init exited with status 2", events.of("bomb").get(1).reason());
+        assertNoTrace(spec);
+    }
+
+    @Test
+    void runningQubeCarriesItsLimitsInItsCgroups() throws Exception {
+        open(config().pidsMax(500));
+        org.junit.jupiter.api.Assumptions.assumeTrue("v1".equals(hypervisor.cgroupVersion()), "reads v1 files");
+        QubeSpec spec = spec("limits", 30, SandboxFixture.IDLE_INIT).memoryMiB(100).maxMemoryMiB(300).vcpus(2).build();
+        hypervisor.define(spec).get();
+        hypervisor.start("limits").get();
+        hypervisor.setMemoryTarget("limits", 150L << 20).get();
+        Path cgroups = Path.of("/sys/fs/cgroup");
+        String group = "qrexec." + hypervisor.config().instance() + "/limits";
+        assertEquals(Long.toString(300L << 20), Files.readString(cgroups.resolve("memory").resolve(group)
+                .resolve("memory.limit_in_bytes")).strip());
+        assertEquals(Long.toString(150L << 20), Files.readString(cgroups.resolve("memory").resolve(group)
+                .resolve("memory.soft_limit_in_bytes")).strip());
+        if (hypervisor.cgroupDriverLimitsPids()) {
+            assertEquals("500", Files.readString(cgroups.resolve("pids").resolve(group).resolve("pids.max")).strip());
+        }
+        if (Files.isDirectory(cgroups.resolve("cpu").resolve(group))) {
+            assertEquals("200000", Files.readString(cgroups.resolve("cpu").resolve(group).resolve("cpu.cfs_quota_us")).strip());
+        }
+        assertEquals(150L << 20, hypervisor.memory("limits").targetBytes());
+        hypervisor.kill("limits").get();
+        assertNoTrace(spec);
+    }
+
+    @Test
+    void aChattyQubesConsoleIsCut() throws Exception {
+        open(config().consoleMaxBytes(64 * 1024));
+        String line = "0123456789".repeat(10);
+        QubeSpec spec = spec("chatty", 31, List.of("/bin/sh", "-c",
+                "i=0; while [ $i -lt 4000 ]; do echo " + line + "; i=$((i+1)); done; echo finished; "
+                        + String.join(" ", SandboxFixture.IDLE_INIT.get(2)))).build();
+        hypervisor.define(spec).get();
+        hypervisor.start("chatty").get();
+        Path console = hypervisor.config().stateDir().resolve("chatty/console.log");
+        Path kept = console.resolveSibling("console.log.1");
+        // 400 KB written; cut every 2 s at 64 KiB: the last quarter (with the final line) stays in .1
+        await().atMost(WAIT).until(() -> Files.exists(kept) && Files.size(console) < 64 * 1024
+                && (Files.readString(kept) + Files.readString(console)).contains("finished"));
+        assertTrue(Files.size(kept) <= 16 * 1024, "kept the last quarter");
+        hypervisor.kill("chatty").get();
+    }
+
+    @Test
     void notEnoughHostMemoryRefusesTheStart() throws Exception {
         open(config().hostMemoryBytes(100L << 20));
         hypervisor.define(spec("big1", 24, SandboxFixture.IDLE_INIT).build()).get();
@@ -155,8 +211,10 @@ class SandboxFailuresTest {
     private void assertNoTrace(QubeSpec spec) throws IOException {
         assertFalse(Files.exists(Path.of("/sys/fs/cgroup/freezer", "qrexec." + hypervisor.config().instance(), spec.name())),
                 "freezer cgroup removed");
-        assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory", "qrexec." + hypervisor.config().instance(), spec.name())),
-                "memory cgroup removed");
+        for (String controller : List.of("memory", "pids", "cpu")) {
+            assertFalse(Files.exists(Path.of("/sys/fs/cgroup", controller, "qrexec." + hypervisor.config().instance(),
+                    spec.name())), controller + " cgroup removed");
+        }
         // a sandbox's inner reaper is re-parented when its launcher dies; its new parent reaps it soon after
         await().atMost(WAIT).until(() -> SandboxFixture.processesOfUid(hypervisor.hostUid(spec)), List::isEmpty);
         assertFalse(Files.exists(hypervisor.config().stateDir().resolve(spec.name()).resolve("run.json")));

@@ -48,6 +48,11 @@ final class SandboxFixture {
         }
     }
 
+    /** Skips (fails under CI) unless this host can run sandboxes: opens and closes a throw-away backend. */
+    static void assumeSandboxes(Path dir) throws IOException {
+        open(config(Files.createDirectories(dir.resolve("probe-backend")), uniqueInstance("probe")).build()).close();
+    }
+
     /** Makes {@code dir} reachable by the qubes' uids (JUnit's temp dirs are 0700). */
     static void makeTraversable(Path dir) throws IOException {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
@@ -84,8 +89,39 @@ final class SandboxFixture {
         }
     }
 
-    static QubeSpec.Builder spec(Path dir, Path template, String name, int domainId) {
-        return QubeSpec.builder(name, domainId).memoryMiB(64).maxMemoryMiB(256).vcpus(1).volatileSizeMiB(16)
+    /**
+     * Domain id {@code n} (0..79) of this JVM: spread by process id, so two test runs on this host
+     * (other engineers run these tests too) do not share qube uids.
+     */
+    static int domainId(int n) {
+        if (n < 0 || n >= 80) {
+            throw new IllegalArgumentException("test domain id index out of range: " + n);
+        }
+        return 2000 + (int) (ProcessHandle.current().pid() % 400) * 80 + n;
+    }
+
+    /** Kills what the test left running (a failed test must not leak sandboxes), then closes. */
+    static void closeKillingAll(SandboxHypervisor hypervisor) {
+        if (hypervisor == null) {
+            return;
+        }
+        for (String qube : hypervisor.list()) {
+            if (hypervisor.state(qube) != dev.qrexec.xen.QubeState.HALTED) {
+                try {
+                    hypervisor.kill(qube).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    // halted meanwhile, or the kill failed: the next sweep of this instance would
+                    // retry, but test instances are never reopened, so say it loudly
+                    System.err.println("could not kill test qube " + qube + ": " + e);
+                }
+            }
+        }
+        hypervisor.close();
+    }
+
+    /** A qube spec with its own storage; {@code n} is the test's domain id index (see {@link #domainId}). */
+    static QubeSpec.Builder spec(Path dir, Path template, String name, int n) {
+        return QubeSpec.builder(name, domainId(n)).memoryMiB(64).maxMemoryMiB(256).vcpus(1).volatileSizeMiB(16)
                 .templateRoot(template)
                 .privateStorage(dir.resolve("private-" + name))
                 .channelDir(dir.resolve("ch-" + name))

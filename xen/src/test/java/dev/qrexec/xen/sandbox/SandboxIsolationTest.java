@@ -47,9 +47,7 @@ class SandboxIsolationTest {
 
     @AfterEach
     void close() {
-        if (hypervisor != null) {
-            hypervisor.close();
-        }
+        SandboxFixture.closeKillingAll(hypervisor);
     }
 
     @Test

@@ -38,9 +38,7 @@ class SandboxKillTest {
 
     @AfterEach
     void close() {
-        if (hypervisor != null) {
-            hypervisor.close();
-        }
+        SandboxFixture.closeKillingAll(hypervisor);
     }
 
     private void open(SandboxHypervisor.StartProbe probe) throws Exception {

@@ -37,9 +37,7 @@ class SandboxStorageTest {
 
     @AfterEach
     void close() {
-        if (hypervisor != null) {
-            hypervisor.close();
-        }
+        SandboxFixture.closeKillingAll(hypervisor);
     }
 
     @Test

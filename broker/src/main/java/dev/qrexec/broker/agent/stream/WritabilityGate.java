@@ -3,6 +3,7 @@ package dev.qrexec.broker.agent.stream;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.WriteBufferWaterMark;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -65,8 +66,15 @@ public final class WritabilityGate extends ChannelInboundHandlerAdapter {
     /** Name of this handler in a pipeline. */
     public static final String NAME = "writability-gate";
 
-    /** Adds a gate at the end of {@code channel}'s pipeline and returns it. */
+    /** Data channels: up to 256 KiB queued for the peer before producers wait. */
+    public static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
+
+    /**
+     * Sets the data-channel water mark on {@code channel}, adds a gate at the end of its pipeline and
+     * returns it.
+     */
     public static WritabilityGate install(Channel channel) {
+        channel.config().setWriteBufferWaterMark(WATER_MARK);
         WritabilityGate gate = new WritabilityGate(channel);
         channel.pipeline().addLast(NAME, gate);
         return gate;

@@ -29,8 +29,17 @@ public interface CgroupDriver {
      */
     void ensureInstanceGroup() throws IOException;
 
-    /** Creates the qube's group in every controller used, and sets its memory ceiling. */
-    void create(String qube, long maxBytes, long targetBytes) throws IOException;
+    /**
+     * Creates the qube's group in every controller used and sets its limits. The pids and CPU limits
+     * are applied only where those controllers are available ({@link #limitsPids}, {@link #limitsCpu}).
+     */
+    void create(String qube, CgroupLimits limits) throws IOException;
+
+    /** Whether the CPU limit of {@link #create} is enforced on this host. */
+    boolean limitsCpu();
+
+    /** Whether the pids limit of {@link #create} is enforced on this host. */
+    boolean limitsPids();
 
     /** True when the qube's group exists (in the first controller). */
     boolean exists(String qube);

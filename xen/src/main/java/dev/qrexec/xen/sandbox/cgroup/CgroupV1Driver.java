@@ -8,9 +8,9 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * cgroup v1: the {@code freezer} and {@code memory} hierarchies, each mounted at
- * {@code <root>/<controller>}. A qube's groups are {@code <root>/freezer/qrexec.<instance>/<qube>}
- * and {@code <root>/memory/qrexec.<instance>/<qube>}.
+ * cgroup v1: the {@code freezer} and {@code memory} hierarchies (and {@code pids}, {@code cpu} when mounted),
+ * each at {@code <root>/<controller>}. A qube's groups are
+ * {@code <root>/<controller>/qrexec.<instance>/<qube>}.
  *
  * <p>Memory: {@code memory.limit_in_bytes} is the spec's maximum (the OOM ceiling),
  * {@code memory.soft_limit_in_bytes} the target (reclaimed towards under host pressure).
@@ -19,12 +19,44 @@ public final class CgroupV1Driver implements CgroupDriver {
 
     private final Path freezerInstance;
     private final Path memoryInstance;
+    /** The pids hierarchy's instance group, or null when no pids hierarchy is mounted. */
+    private final Path pidsInstance;
+    /** The cpu hierarchy's instance group, or null when no cpu hierarchy is mounted. */
+    private final Path cpuInstance;
 
     public CgroupV1Driver(Path cgroupRoot, String instance) {
         Objects.requireNonNull(cgroupRoot, "cgroupRoot");
         String group = CgroupDriver.instanceGroupName(instance);
         this.freezerInstance = cgroupRoot.resolve("freezer").resolve(group);
         this.memoryInstance = cgroupRoot.resolve("memory").resolve(group);
+        this.pidsInstance = optionalHierarchy(cgroupRoot.resolve("pids"), group);
+        this.cpuInstance = optionalHierarchy(cgroupRoot.resolve("cpu"), group);
+    }
+
+    private static Path optionalHierarchy(Path hierarchy, String group) {
+        return Files.isRegularFile(hierarchy.resolve("cgroup.procs")) ? hierarchy.resolve(group) : null;
+    }
+
+    /** Every hierarchy used: freezer, memory, and pids and cpu when mounted. */
+    private List<Path> instanceGroups() {
+        List<Path> groups = new java.util.ArrayList<>(List.of(freezerInstance, memoryInstance));
+        if (pidsInstance != null) {
+            groups.add(pidsInstance);
+        }
+        if (cpuInstance != null) {
+            groups.add(cpuInstance);
+        }
+        return groups;
+    }
+
+    @Override
+    public boolean limitsCpu() {
+        return cpuInstance != null;
+    }
+
+    @Override
+    public boolean limitsPids() {
+        return pidsInstance != null;
     }
 
     @Override
@@ -42,26 +74,36 @@ public final class CgroupV1Driver implements CgroupDriver {
 
     @Override
     public void ensureInstanceGroup() throws IOException {
-        Files.createDirectories(freezerInstance);
-        Files.createDirectories(memoryInstance);
+        for (Path group : instanceGroups()) {
+            Files.createDirectories(group);
+        }
     }
 
     @Override
-    public void create(String qube, long maxBytes, long targetBytes) throws IOException {
-        Files.createDirectories(freezer(qube));
-        Files.createDirectories(memory(qube));
-        CgroupFiles.write(memory(qube).resolve("memory.limit_in_bytes"), Long.toString(maxBytes));
-        CgroupFiles.write(memory(qube).resolve("memory.soft_limit_in_bytes"), Long.toString(targetBytes));
+    public void create(String qube, CgroupLimits limits) throws IOException {
+        for (Path group : instanceGroups()) {
+            Files.createDirectories(group.resolve(qube));
+        }
+        CgroupFiles.write(memory(qube).resolve("memory.limit_in_bytes"), Long.toString(limits.memoryMaxBytes()));
+        CgroupFiles.write(memory(qube).resolve("memory.soft_limit_in_bytes"), Long.toString(limits.memoryTargetBytes()));
+        if (pidsInstance != null) {
+            CgroupFiles.write(pidsInstance.resolve(qube).resolve("pids.max"), limits.pidsMaxValue());
+        }
+        if (cpuInstance != null) {
+            Path cpu = cpuInstance.resolve(qube);
+            CgroupFiles.write(cpu.resolve("cpu.cfs_period_us"), Long.toString(CgroupLimits.CPU_PERIOD_US));
+            CgroupFiles.write(cpu.resolve("cpu.cfs_quota_us"), Long.toString(limits.cpuQuotaMicros()));
+        }
     }
 
     @Override
     public boolean exists(String qube) {
-        return Files.isDirectory(freezer(qube)) || Files.isDirectory(memory(qube));
+        return instanceGroups().stream().anyMatch(group -> Files.isDirectory(group.resolve(qube)));
     }
 
     @Override
     public List<Path> procsFiles(String qube) {
-        return List.of(freezer(qube).resolve("cgroup.procs"), memory(qube).resolve("cgroup.procs"));
+        return instanceGroups().stream().map(group -> group.resolve(qube).resolve("cgroup.procs")).toList();
     }
 
     @Override
@@ -114,20 +156,23 @@ public final class CgroupV1Driver implements CgroupDriver {
 
     @Override
     public void remove(String qube) throws IOException {
-        CgroupFiles.rmdir(freezer(qube));
-        CgroupFiles.rmdir(memory(qube));
+        for (Path group : instanceGroups()) {
+            CgroupFiles.rmdir(group.resolve(qube));
+        }
     }
 
     @Override
     public List<String> qubes() throws IOException {
-        Set<String> names = new java.util.TreeSet<>(CgroupFiles.subdirectories(freezerInstance));
-        names.addAll(CgroupFiles.subdirectories(memoryInstance));
+        Set<String> names = new java.util.TreeSet<>();
+        for (Path group : instanceGroups()) {
+            names.addAll(CgroupFiles.subdirectories(group));
+        }
         return List.copyOf(names);
     }
 
     @Override
     public void removeInstanceGroupIfEmpty() {
-        for (Path group : List.of(freezerInstance, memoryInstance)) {
+        for (Path group : instanceGroups()) {
             try {
                 if (CgroupFiles.subdirectories(group).isEmpty()) {
                     CgroupFiles.rmdir(group);

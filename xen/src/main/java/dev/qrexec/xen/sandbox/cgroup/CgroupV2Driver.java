@@ -43,21 +43,57 @@ public final class CgroupV2Driver implements CgroupDriver {
     }
 
     @Override
-    public void create(String qube, long maxBytes, long targetBytes) throws IOException {
-        enableMemoryController(root);
+    public void create(String qube, CgroupLimits limits) throws IOException {
+        List<String> controllers = new java.util.ArrayList<>(List.of("memory"));
+        if (limitsPids()) {
+            controllers.add("pids");
+        }
+        if (limitsCpu()) {
+            controllers.add("cpu");
+        }
+        enableControllers(root, controllers);
         Files.createDirectories(instanceGroup);
-        enableMemoryController(instanceGroup);
+        enableControllers(instanceGroup, controllers);
         Path group = group(qube);
         Files.createDirectories(group);
-        CgroupFiles.write(group.resolve("memory.max"), Long.toString(maxBytes));
-        CgroupFiles.write(group.resolve("memory.high"), Long.toString(targetBytes));
+        CgroupFiles.write(group.resolve("memory.max"), Long.toString(limits.memoryMaxBytes()));
+        CgroupFiles.write(group.resolve("memory.high"), Long.toString(limits.memoryTargetBytes()));
+        if (controllers.contains("pids")) {
+            CgroupFiles.write(group.resolve("pids.max"), limits.pidsMaxValue());
+        }
+        if (controllers.contains("cpu")) {
+            long quota = limits.cpuQuotaMicros();
+            CgroupFiles.write(group.resolve("cpu.max"), (quota > 0 ? Long.toString(quota) : "max") + " "
+                    + CgroupLimits.CPU_PERIOD_US);
+        }
     }
 
-    private static void enableMemoryController(Path parent) throws IOException {
+    @Override
+    public boolean limitsPids() {
+        return available("pids");
+    }
+
+    @Override
+    public boolean limitsCpu() {
+        return available("cpu");
+    }
+
+    private boolean available(String controller) {
+        try {
+            return List.of(CgroupFiles.read(root.resolve("cgroup.controllers")).split("\\s+")).contains(controller);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Enables each controller for the children of {@code parent}, one write each (as the kernel wants). */
+    private static void enableControllers(Path parent, List<String> controllers) throws IOException {
         Path subtree = parent.resolve("cgroup.subtree_control");
-        String enabled = Files.exists(subtree) ? CgroupFiles.read(subtree) : "";
-        if (!List.of(enabled.split("\\s+")).contains("memory")) {
-            CgroupFiles.write(subtree, "+memory");
+        List<String> enabled = List.of((Files.exists(subtree) ? CgroupFiles.read(subtree) : "").split("\\s+"));
+        for (String controller : controllers) {
+            if (!enabled.contains(controller)) {
+                CgroupFiles.write(subtree, "+" + controller);
+            }
         }
     }
 

@@ -27,8 +27,31 @@ class CgroupV1DriverTest {
     }
 
     @Test
+    void pidsHierarchyIsUsedWhenMounted() throws IOException {
+        Files.createDirectories(root.resolve("pids"));
+        Files.writeString(root.resolve("pids/cgroup.procs"), "");
+        CgroupV1Driver withPids = new CgroupV1Driver(root, "inst");
+        assertTrue(withPids.limitsPids());
+        assertFalse(driver.limitsPids(), "not mounted when the first driver was made");
+        withPids.create("q", new CgroupLimits(1 << 20, 1 << 20, 64, 0));
+        assertEquals("64", Files.readString(root.resolve("pids/qrexec.inst/q/pids.max")));
+        assertEquals(3, withPids.procsFiles("q").size());
+    }
+
+    @Test
+    void cpuHierarchyGetsTheQuotaOfTheVcpus() throws IOException {
+        Files.createDirectories(root.resolve("cpu"));
+        Files.writeString(root.resolve("cpu/cgroup.procs"), "");
+        CgroupV1Driver withCpu = new CgroupV1Driver(root, "inst");
+        assertTrue(withCpu.limitsCpu());
+        withCpu.create("q", new CgroupLimits(1 << 20, 1 << 20, 0, 3));
+        assertEquals("300000", Files.readString(root.resolve("cpu/qrexec.inst/q/cpu.cfs_quota_us")));
+        assertEquals("100000", Files.readString(root.resolve("cpu/qrexec.inst/q/cpu.cfs_period_us")));
+    }
+
+    @Test
     void groupInBothHierarchiesWithLimitAndSoftLimit() throws IOException {
-        driver.create("q", 256L << 20, 64L << 20);
+        driver.create("q", new CgroupLimits(256L << 20, 64L << 20, 0, 0));
         assertEquals(Long.toString(256L << 20), Files.readString(root.resolve("memory/qrexec.inst/q/memory.limit_in_bytes")));
         assertEquals(Long.toString(64L << 20), Files.readString(root.resolve("memory/qrexec.inst/q/memory.soft_limit_in_bytes")));
         assertEquals(List.of(root.resolve("freezer/qrexec.inst/q/cgroup.procs"),
@@ -38,7 +61,7 @@ class CgroupV1DriverTest {
 
     @Test
     void freezingIsNotFrozen() throws IOException {
-        driver.create("q", 1 << 20, 1 << 20);
+        driver.create("q", new CgroupLimits(1 << 20, 1 << 20, 0, 0));
         driver.freeze("q");
         Path state = root.resolve("freezer/qrexec.inst/q/freezer.state");
         assertEquals("FROZEN", Files.readString(state));
@@ -51,7 +74,7 @@ class CgroupV1DriverTest {
 
     @Test
     void pidsAreTheUnionOfBothHierarchiesAndOomCountComesFromOomControl() throws IOException {
-        driver.create("q", 1 << 20, 1 << 20);
+        driver.create("q", new CgroupLimits(1 << 20, 1 << 20, 0, 0));
         Files.writeString(root.resolve("freezer/qrexec.inst/q/cgroup.procs"), "1\n2\n");
         Files.writeString(root.resolve("memory/qrexec.inst/q/cgroup.procs"), "2\n3\n");
         Files.writeString(root.resolve("memory/qrexec.inst/q/memory.oom_control"),

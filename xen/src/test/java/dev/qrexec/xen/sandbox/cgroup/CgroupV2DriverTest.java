@@ -34,9 +34,11 @@ class CgroupV2DriverTest {
 
     @Test
     void createEnablesTheMemoryControllerAndSetsCeilingAndTarget() throws IOException {
-        driver.create("q1", 256L << 20, 64L << 20);
-        assertEquals("+memory", Files.readString(root.resolve("cgroup.subtree_control")));
-        assertEquals("+memory", Files.readString(root.resolve("qrexec.inst/cgroup.subtree_control")));
+        driver.create("q1", new CgroupLimits(256L << 20, 64L << 20, 100, 0));
+        assertEquals("+pids", Files.readString(root.resolve("cgroup.subtree_control")),
+                "cpu was on; memory, then pids enabled, one write each");
+        assertEquals("100", Files.readString(root.resolve("qrexec.inst/q1/pids.max")));
+        assertTrue(driver.limitsPids());
         assertEquals(Long.toString(256L << 20), Files.readString(root.resolve("qrexec.inst/q1/memory.max")));
         assertEquals(Long.toString(64L << 20), Files.readString(root.resolve("qrexec.inst/q1/memory.high")));
         assertEquals(List.of(root.resolve("qrexec.inst/q1/cgroup.procs")), driver.procsFiles("q1"));
@@ -45,15 +47,24 @@ class CgroupV2DriverTest {
     }
 
     @Test
+    void cpuBandwidthIsTheQubesVcpus() throws IOException {
+        driver.create("q1", new CgroupLimits(1 << 20, 1 << 20, 0, 2));
+        assertEquals("200000 100000", Files.readString(root.resolve("qrexec.inst/q1/cpu.max")));
+        driver.create("q2", new CgroupLimits(1 << 20, 1 << 20, 0, 0));
+        assertEquals("max 100000", Files.readString(root.resolve("qrexec.inst/q2/cpu.max")));
+    }
+
+    @Test
     void alreadyEnabledMemoryControllerIsNotWrittenAgain() throws IOException {
-        Files.writeString(root.resolve("cgroup.subtree_control"), "cpu memory\n");
-        driver.create("q1", 1 << 20, 1 << 20);
-        assertEquals("cpu memory\n", Files.readString(root.resolve("cgroup.subtree_control")));
+        Files.writeString(root.resolve("cgroup.subtree_control"), "cpu memory pids\n");
+        driver.create("q1", new CgroupLimits(1 << 20, 1 << 20, 0, 0));
+        assertEquals("cpu memory pids\n", Files.readString(root.resolve("cgroup.subtree_control")));
+        assertEquals("max", Files.readString(root.resolve("qrexec.inst/q1/pids.max")), "0 means no limit");
     }
 
     @Test
     void freezeIsSettledOnlyWhenEventsSaySo() throws IOException {
-        driver.create("q1", 1 << 20, 1 << 20);
+        driver.create("q1", new CgroupLimits(1 << 20, 1 << 20, 0, 0));
         Path group = root.resolve("qrexec.inst/q1");
         Files.writeString(group.resolve("cgroup.events"), "populated 1\nfrozen 0\n");
         driver.freeze("q1");
@@ -69,7 +80,7 @@ class CgroupV2DriverTest {
 
     @Test
     void readsPidsUsageAndOomKills() throws IOException {
-        driver.create("q1", 1 << 20, 1 << 20);
+        driver.create("q1", new CgroupLimits(1 << 20, 1 << 20, 0, 0));
         Path group = root.resolve("qrexec.inst/q1");
         Files.writeString(group.resolve("cgroup.procs"), "12\n345\n");
         Files.writeString(group.resolve("memory.current"), "4096\n");
@@ -83,7 +94,7 @@ class CgroupV2DriverTest {
 
     @Test
     void garbageInAControlFileIsAnErrorNamingTheFile() throws IOException {
-        driver.create("q1", 1 << 20, 1 << 20);
+        driver.create("q1", new CgroupLimits(1 << 20, 1 << 20, 0, 0));
         Files.writeString(root.resolve("qrexec.inst/q1/memory.current"), "lots\n");
         IOException error = assertThrows(IOException.class, () -> driver.memoryUsage("q1"));
         assertTrue(error.getMessage().contains("memory.current"), error::getMessage);
@@ -91,7 +102,7 @@ class CgroupV2DriverTest {
 
     @Test
     void killUsesCgroupKillOnlyWhenTheKernelHasIt() throws IOException {
-        driver.create("q1", 1 << 20, 1 << 20);
+        driver.create("q1", new CgroupLimits(1 << 20, 1 << 20, 0, 0));
         assertFalse(driver.killAll("q1"), "no cgroup.kill before 5.14: the caller signals each task");
         Files.writeString(root.resolve("qrexec.inst/q1/cgroup.kill"), "");
         assertTrue(driver.killAll("q1"));
