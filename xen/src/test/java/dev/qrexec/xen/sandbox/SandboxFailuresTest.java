@@ -87,9 +87,12 @@ class SandboxFailuresTest {
     @Test
     void shutdownKillsAQubeThatIgnoresTermAfterTheTimeout() throws Exception {
         open(config());
-        QubeSpec spec = spec("stubborn", 23, List.of("/bin/sh", "-c", "trap '' TERM; while :; do sleep 1; done")).build();
+        QubeSpec spec = spec("stubborn", 23, List.of("/bin/sh", "-c",
+                "trap '' TERM; touch /rw/deaf; while :; do sleep 1; done")).build();
         hypervisor.define(spec).get();
         hypervisor.start("stubborn").get();
+        // the init runs before its shell reaches the trap: SIGTERM only once it ignores it
+        await().atMost(WAIT).until(() -> Files.exists(spec.privateStorage().orElseThrow().resolve("deaf")));
         hypervisor.shutdown("stubborn", Duration.ofMillis(200)).get();
         events.awaitKinds("stubborn", WAIT, Kind.STARTED, Kind.HALTED);
         assertEquals("shutdown timed out after 200 ms: killed", events.of("stubborn").get(1).reason());

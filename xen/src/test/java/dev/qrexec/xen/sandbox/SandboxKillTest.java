@@ -56,9 +56,11 @@ class SandboxKillTest {
     void killInterruptsAShutdownWaitingForItsTimeout() throws Exception {
         open(SandboxHypervisor.StartProbe.NONE);
         QubeSpec spec = SandboxFixture.spec(dir, SandboxFixture.templateRoot(), "deaf", 41)
-                .init(List.of("/bin/sh", "-c", "trap '' TERM; while :; do sleep 1; done")).build();
+                .init(List.of("/bin/sh", "-c", "trap '' TERM; touch /rw/deaf; while :; do sleep 1; done")).build();
         hypervisor.define(spec).get();
         hypervisor.start("deaf").get();
+        // the init runs before its shell reaches the trap: SIGTERM only once it ignores it
+        await().atMost(WAIT).until(() -> Files.exists(spec.privateStorage().orElseThrow().resolve("deaf")));
         CompletableFuture<Void> shutdown = hypervisor.shutdown("deaf", Duration.ofMinutes(10));
         await().atMost(WAIT).until(() -> hypervisor.state("deaf") == QubeState.STOPPING);
         hypervisor.kill("deaf").get(WAIT.toSeconds(), TimeUnit.SECONDS);
