@@ -183,6 +183,15 @@ public final class DemoSystem implements AutoCloseable {
 
     /** {@code qrexec-client -d QUBE DEFAULT:QUBESRPC qubes.WaitForRunningSystem dom0}; blocks until it exits. */
     private void waitForRunningSystem(String qube) {
+        // The broker binds the qube's local socket asynchronously after declare(); its name link comes last.
+        Path local = layout.socketDir().resolve("qrexec." + qube);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!Files.exists(local)) {
+            if (System.nanoTime() > deadline || closed) {
+                throw new IllegalStateException("the broker's local socket " + local + " did not appear");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+        }
         java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
         int code = dev.qrexec.broker.client.QrexecClient.execute(
                 Map.of("VCHAN_SOCKET_DIR", layout.channelDir(qube).toString()), java.io.InputStream.nullInputStream(),
