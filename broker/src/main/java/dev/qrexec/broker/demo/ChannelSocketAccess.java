@@ -1,100 +1,73 @@
 package dev.qrexec.broker.demo;
 
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+
 import java.io.IOException;
-import java.lang.System.Logger.Level;
-import java.nio.file.ClosedWatchServiceException;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardWatchEventKinds;
-import java.nio.file.WatchEvent;
-import java.nio.file.WatchKey;
-import java.nio.file.WatchService;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.regex.Pattern;
 
 /**
  * Lets a sandboxed qube connect to the sockets the broker listens on in the qube's channel
  * directory ({@code vchan.0.<domid>.<port>.sock}, where the target's agent connects its data
- * channel).
+ * channel, and the listener of {@code qrexec-client}).
  *
- * <p>Why: the broker runs as root and binds those sockets with the process umask (0022), so the
- * socket file is {@code rwxr-xr-x root}; the qube runs as its own uid, and connecting to a Unix
- * socket needs write permission on it. A default ACL on the directory does not help, because
- * af_unix applies the umask itself before the ACL is inherited. Until the broker sets the mode of
- * its listeners (reported to its owner), this watcher makes each new {@code vchan.0.*} socket
- * {@code rw-rw-rw-}. That opens it to nobody else: the directory is {@code rwx------}, owned by the
- * qube. The agent retries a refused connect every few milliseconds, so the call just proceeds.
- *
- * <p>Thread: one daemon thread, {@code qrexec-channel-access}, blocks on the watch service; it
- * holds no lock and touches only file modes.
+ * <p>Why: the broker runs as root and binds those sockets with the process umask; the qube runs as
+ * its own uid and gid ({@code uidBase + domid}), and connecting to a Unix socket needs write
+ * permission on it. With umask 022 the socket is {@code rwxr-xr-x root:root} and the connect fails
+ * with EACCES (which the agent does not retry). A default ACL does not help: af_unix applies the
+ * umask itself. A chmod after the fact races with the agent, which connects as soon as it has the
+ * EXEC_CMDLINE. What works without a race:
+ * <ul>
+ *   <li>the channel directory gets the set-group-id bit (it is {@code rwx------}, owned by the
+ *       qube's uid and gid, so a socket created in it belongs to the qube's group), and</li>
+ *   <li>the daemon's umask allows group write (022 becomes 002), so the socket is group-writable.</li>
+ * </ul>
+ * Nobody else gains access: the directory is reachable by the qube (owner) and root only. The umask
+ * change is process-wide (files the daemon creates become writable by their group, root's group
+ * or the set-gid directory's group) and is undone by {@link #close()}. The proper fix is in the
+ * broker: set the mode of a listener before telling the agent about it (reported).
  */
 final class ChannelSocketAccess implements AutoCloseable {
 
-    private static final System.Logger LOG = System.getLogger(ChannelSocketAccess.class.getName());
-    private static final Pattern BROKER_LISTENER = Pattern.compile("vchan\\.0\\.\\d+\\.\\d+\\.sock");
+    /** The set-group-id bit with {@code rwx------}. */
+    static final int CHANNEL_DIR_MODE = 02700;
+    /** Bits cleared from the umask: group write. */
+    static final int GROUP_WRITE = 020;
 
-    private final WatchService watcher;
-    private final Thread thread;
-
-    ChannelSocketAccess() throws IOException {
-        this.watcher = FileSystems.getDefault().newWatchService();
-        this.thread = new Thread(this::run, "qrexec-channel-access");
-        thread.setDaemon(true);
-        thread.start();
+    private interface LibC extends Library {
+        int umask(int mask);
     }
 
-    /** Watches a qube's channel directory (idempotent: the watch service keeps one key per directory). */
-    void watch(Path channelDir) throws IOException {
-        channelDir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
+    private static final LibC LIBC = Native.load("c", LibC.class);
+
+    private final int previousUmask;
+
+    /** Allows group write in the umask (022 becomes 002); keeps every other restriction. */
+    ChannelSocketAccess() {
+        int old = LIBC.umask(022);
+        this.previousUmask = old;
+        LIBC.umask(old & ~GROUP_WRITE);
     }
 
-    private void run() {
-        try {
-            while (true) {
-                WatchKey key = watcher.take();
-                Path dir = (Path) key.watchable();
-                for (WatchEvent<?> event : key.pollEvents()) {
-                    if (event.kind() == StandardWatchEventKinds.OVERFLOW) {
-                        sweep(dir);
-                    } else if (event.context() instanceof Path name && BROKER_LISTENER.matcher(name.toString()).matches()) {
-                        open(dir.resolve(name));
-                    }
-                }
-                key.reset();
-            }
-        } catch (InterruptedException | ClosedWatchServiceException e) {
-            // closed
-        }
+    /**
+     * Gives sockets created in {@code channelDir} the group of the directory (the qube's). Call
+     * after the backend prepared the directory (it sets {@code rwx------}, which clears set-gid).
+     */
+    void share(Path channelDir) throws IOException {
+        Files.setAttribute(channelDir, "unix:mode", CHANNEL_DIR_MODE, LinkOption.NOFOLLOW_LINKS);
     }
 
-    /** After lost events: every broker listener present gets its mode. */
-    private void sweep(Path dir) {
-        try (var files = Files.list(dir)) {
-            files.filter(p -> BROKER_LISTENER.matcher(p.getFileName().toString()).matches()).forEach(this::open);
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot list " + dir + ": " + e.getMessage());
-        }
-    }
-
-    private void open(Path socket) {
-        try {
-            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
-        } catch (NoSuchFileException gone) {
-            // the call ended already
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot open " + socket + " to its qube: " + e.getMessage());
-        }
+    /** The umask in force now (reads and restores it). */
+    static int currentUmask() {
+        int m = LIBC.umask(022);
+        LIBC.umask(m);
+        return m;
     }
 
     @Override
     public void close() {
-        try {
-            watcher.close();
-        } catch (IOException e) {
-            LOG.log(Level.DEBUG, "closing the watch service: " + e.getMessage());
-        }
-        thread.interrupt();
+        LIBC.umask(previousUmask);
     }
 }

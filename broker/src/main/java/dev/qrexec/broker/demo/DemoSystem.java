@@ -192,6 +192,21 @@ public final class DemoSystem implements AutoCloseable {
             }
             java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
         }
+        // A readiness call may lose the race described in ChannelSocketAccess; it is idempotent, so retry.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                runWaitForRunningSystem(qube);
+                return;
+            } catch (IllegalStateException e) {
+                if (attempt == 3 || closed) {
+                    throw e;
+                }
+                LOG.log(Level.INFO, "readiness call of {0} failed, retrying: {1}", qube, e.getMessage());
+            }
+        }
+    }
+
+    private void runWaitForRunningSystem(String qube) {
         java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
         int code = dev.qrexec.broker.client.QrexecClient.execute(
                 Map.of("VCHAN_SOCKET_DIR", layout.channelDir(qube).toString()), java.io.InputStream.nullInputStream(),
@@ -499,7 +514,7 @@ public final class DemoSystem implements AutoCloseable {
                 }
                 b.privateSource(source);
             }
-            return agents.decorate(b, s.name(), layout.channelDir(s.name())).build();
+            return agents.decorate(b, s.name()).build();
         };
     }
 }

@@ -10,7 +10,7 @@ import dev.qrexec.xen.QubeSpec;
 interface QubeAgents extends AutoCloseable {
 
     /** Adds what the backend needs to run the agent (template root, init, environment). */
-    QubeSpec.Builder decorate(QubeSpec.Builder spec, String qube, java.nio.file.Path channelDir);
+    QubeSpec.Builder decorate(QubeSpec.Builder spec, String qube);
 
     /** The qube is running: make sure its agent listens (idempotent). */
     void started(QubeSpec spec) throws Exception;

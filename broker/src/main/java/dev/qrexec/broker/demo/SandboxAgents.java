@@ -3,13 +3,12 @@ package dev.qrexec.broker.demo;
 import dev.qrexec.xen.QubeSpec;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The agent is each sandboxed qube's init. Its channel directory is watched so that the broker's
- * listeners in it are reachable by the qube's uid ({@link ChannelSocketAccess}).
+ * The agent is each sandboxed qube's init. Its channel directory is shared with the qube's group
+ * once it runs, so that the broker's listeners in it are reachable by the qube
+ * ({@link ChannelSocketAccess}).
  */
 final class SandboxAgents implements QubeAgents {
 
@@ -17,26 +16,22 @@ final class SandboxAgents implements QubeAgents {
     private final Path templateRoot;
     private final ChannelSocketAccess access;
 
-    SandboxAgents(AgentBundle bundle, Path templateRoot) throws IOException {
+    SandboxAgents(AgentBundle bundle, Path templateRoot) {
         this.bundle = bundle;
         this.templateRoot = templateRoot;
         this.access = new ChannelSocketAccess();
     }
 
     @Override
-    public QubeSpec.Builder decorate(QubeSpec.Builder spec, String qube, Path channelDir) {
-        try {
-            Files.createDirectories(channelDir);
-            access.watch(channelDir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot prepare the channel directory of " + qube, e);
-        }
+    public QubeSpec.Builder decorate(QubeSpec.Builder spec, String qube) {
         return spec.templateRoot(templateRoot).init(bundle.init(qube)).environment(bundle.environment());
     }
 
+    /** init started the agent; before the broker binds anything in its directory, share it (see access). */
     @Override
-    public void started(QubeSpec spec) {
-        // init started the agent; the broker's connector finds it when it listens
+    public void started(QubeSpec spec) throws IOException {
+        access.share(spec.channelDir().orElseThrow(() ->
+                new IllegalStateException(spec.name() + " has no channel directory")));
     }
 
     @Override

@@ -7,31 +7,32 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.*;
 
 class ChannelSocketAccessTest {
 
-    private static String mode(Path p) throws Exception {
-        return PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
-    }
-
     @Test
-    void brokerListenersBecomeConnectableAndOtherSocketsAreLeftAlone(@TempDir Path dir) throws Exception {
+    void aSocketBoundInASharedDirectoryIsGroupWritableAndOfTheDirectorysGroupAndTheUmaskComesBack(
+            @TempDir Path dir) throws Exception {
+        int before = ChannelSocketAccess.currentUmask();
+        Files.setAttribute(dir, "unix:gid", 4242, LinkOption.NOFOLLOW_LINKS);
         try (ChannelSocketAccess access = new ChannelSocketAccess();
-             ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-             ServerSocketChannel agentOwn = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            access.watch(dir);
-            Path data = dir.resolve("vchan.0.7.513.sock");
-            Path control = dir.resolve("vchan.7.0.512.sock");
-            agentOwn.bind(UnixDomainSocketAddress.of(control));
-            listener.bind(UnixDomainSocketAddress.of(data));
-            await().atMost(Duration.ofSeconds(10)).until(() -> mode(data).equals("rw-rw-rw-"));
-            assertNotEquals("rw-rw-rw-", mode(control), "only the broker's vchan.0.* listeners are opened");
+             ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            assertEquals(before & ~020, ChannelSocketAccess.currentUmask());
+            access.share(dir);
+            assertEquals(02700, (int) Files.getAttribute(dir, "unix:mode") & 07777);
+            Path socket = dir.resolve("vchan.0.7.513.sock");
+            listener.bind(UnixDomainSocketAddress.of(socket));
+            assertEquals(4242, Files.getAttribute(socket, "unix:gid"));
+            assertTrue(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)).charAt(4) == 'w',
+                    "group may write (connect)");
+            assertFalse(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)).charAt(7) == 'w',
+                    "others may not");
         }
+        assertEquals(before, ChannelSocketAccess.currentUmask());
     }
 }

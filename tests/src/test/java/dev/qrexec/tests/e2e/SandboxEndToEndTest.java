@@ -198,8 +198,10 @@ class SandboxEndToEndTest {
                         + " direct memory peak +%d KiB, heap used peak +%d MiB (baseline %d MiB)%n",
                 100 / (upload / 1e9), 100 / (download / 1e9), sampler.directGrowth() >> 10,
                 sampler.heapGrowth() >> 20, sampler.heapBaseline >> 20);
-        assertTrue(sampler.directGrowth() < 16L << 20, "direct memory grew by " + (sampler.directGrowth() >> 20)
-                + " MiB moving 100 MiB after warm-up: the relay must not buffer");
+        // Buffering the payload would cost ~100 MiB; the allocator may still take a few more chunks
+        // (4 MiB each) for threads that did not run during the warm-up (each client call has its own).
+        assertTrue(sampler.directGrowth() < 32L << 20, "direct memory grew by " + (sampler.directGrowth() >> 20)
+                + " MiB moving 200 MiB after warm-up: the relay must not buffer");
     }
 
     /** Reads {@code size} bytes from personal's test.Source; returns how many came. */
