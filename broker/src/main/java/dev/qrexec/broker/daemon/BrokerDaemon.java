@@ -236,11 +236,6 @@ public final class BrokerDaemon implements AutoCloseable {
         source.send(new ServiceRefused(request.requestId()));
     }
 
-    /** Names of declared qubes (for diagnostics). */
-    public List<String> declaredQubes() {
-        return List.copyOf(qubes.keySet());
-    }
-
     @Override
     public void close() {
         for (String name : List.copyOf(qubes.keySet())) {

@@ -2,7 +2,6 @@ package dev.qrexec.broker.daemon;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
@@ -95,11 +94,6 @@ public final class UnixSocketTransport implements Transport {
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childHandler(childInitializer);
         return b.bind(address(path));
-    }
-
-    /** Removes the socket file of a listener once it is closed. */
-    public static void unlinkOnClose(Channel server, Path path) {
-        server.closeFuture().addListener(f -> Files.deleteIfExists(path));
     }
 
     @Override
