@@ -5,6 +5,7 @@ package dev.qrexec.broker.admin;
  * {@code type} uses Qubes' exception class names so existing clients recognise them.
  */
 public final class AdminException extends Exception {
+    private static final long serialVersionUID = 1L;
 
     private final String type;
 

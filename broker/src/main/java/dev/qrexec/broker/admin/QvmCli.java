@@ -7,6 +7,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,12 +37,31 @@ public final class QvmCli {
             + DEFAULT_SOCKET + ")")
     Path adminSocket;
 
+    /** Streams {@code qvm run} gives to the command it runs (the process's own by default). */
+    InputStream runStdin = System.in;
+    OutputStream runStdout = System.out;
+    PrintStream runStderr = System.err;
+
     public static int execute(String... args) {
         return execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
 
     static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = new CommandLine(new QvmCli());
+        return execute(new QvmCli(), out, err, args);
+    }
+
+    /** For tests: {@code qvm run} uses the given streams instead of the process's. */
+    static int execute(InputStream in, OutputStream runOut, PrintStream runErr, PrintWriter out, PrintWriter err,
+                       String... args) {
+        QvmCli cli = new QvmCli();
+        cli.runStdin = in;
+        cli.runStdout = runOut;
+        cli.runStderr = runErr;
+        return execute(cli, out, err, args);
+    }
+
+    private static int execute(QvmCli cli, PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cl = new CommandLine(cli);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
@@ -294,6 +316,8 @@ public final class QvmCli {
         String user;
         @Option(names = "--socket-dir", description = "the daemon's local sockets (qrexec-client --socket-dir)")
         Path socketDir;
+        @Option(names = "--vchan-dir", description = "dom0's vchan socket directory (qrexec-client --vchan-dir)")
+        Path vchanDir;
         @Parameters(index = "0", arity = "0..1", description = "the qube (omit with --dispvm)")
         String qube;
         @Parameters(index = "1..*")
@@ -334,8 +358,12 @@ public final class QvmCli {
             if (socketDir != null) {
                 args.add("--socket-dir=" + socketDir);
             }
+            if (vchanDir != null) {
+                args.add("--vchan-dir=" + vchanDir);
+            }
             args.add(line);
-            return QrexecClient.execute(args.toArray(String[]::new));
+            return QrexecClient.execute(System.getenv(), parent.runStdin, parent.runStdout, parent.runStderr,
+                    args.toArray(String[]::new));
         }
     }
 

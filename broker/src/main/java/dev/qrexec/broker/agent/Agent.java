@@ -13,11 +13,13 @@ import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import dev.qrexec.xen.transport.VchanAddress;
+import dev.qrexec.xen.transport.VchanConnectException;
 import dev.qrexec.xen.transport.VchanTransport;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +39,7 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Agent implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(Agent.class.getName());
+    static final Duration RETRY_DELAY = Duration.ofMillis(10);
 
     private final AgentConfig config;
     private final AgentState state;
@@ -175,23 +178,43 @@ public final class Agent implements AutoCloseable {
             callEnded(domain, port);
             return;
         }
-        var connected = transport.connect(address, new ChannelInitializer<Channel>() {
+        ChannelInitializer<Channel> init = new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
                 WirePipeline.install(ch, ChannelRole.DATA_SERVICE);
                 WritabilityGate.install(ch);
                 ch.pipeline().addLast(new ServiceDataHandler(what, justExec, launch, workers));
             }
-        }, config.dataConnectTimeout());
-        connected.addListener(f -> {
-            if (!f.isSuccess()) {
-                LOG.log(System.Logger.Level.WARNING, "cannot connect data channel for '" + what + "': "
-                        + f.cause().getMessage());
-                callEnded(domain, port);
+        };
+        connectData(address, init, System.nanoTime() + config.dataConnectTimeout().toNanos(), what, domain, port);
+    }
+
+    /**
+     * Connects a data channel until {@code deadline}. The transport already waits for a peer that
+     * is not listening yet; a connect that fails otherwise while the peer is setting up its
+     * listener (seen under heavy load as a closed channel) is tried again too, since the caller's
+     * listener is about to appear and giving up would fail the whole call.
+     */
+    private void connectData(VchanAddress address, ChannelInitializer<Channel> init, long deadline, String what,
+                             int domain, int port) {
+        long remaining = deadline - System.nanoTime();
+        transport.connect(address, init, Duration.ofNanos(Math.max(remaining, 0))).addListener(f -> {
+            if (f.isSuccess()) {
+                Channel ch = (Channel) f.getNow();
+                ch.closeFuture().addListener(c -> callEnded(domain, port));
                 return;
             }
-            Channel ch = (Channel) f.getNow();
-            ch.closeFuture().addListener(c -> callEnded(domain, port));
+            boolean timedOut = f.cause() instanceof VchanConnectException.Timeout;
+            if (!timedOut && deadline - System.nanoTime() > RETRY_DELAY.toNanos()) {
+                LOG.log(System.Logger.Level.DEBUG, "data channel for '" + what + "' failed (" + f.cause()
+                        + "), trying again");
+                group.schedule(() -> connectData(address, init, deadline, what, domain, port),
+                        RETRY_DELAY.toMillis(), TimeUnit.MILLISECONDS);
+                return;
+            }
+            LOG.log(System.Logger.Level.WARNING, "cannot connect data channel for '" + what + "': "
+                    + f.cause().getMessage());
+            callEnded(domain, port);
         });
     }
 

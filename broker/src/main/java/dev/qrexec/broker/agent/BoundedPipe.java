@@ -53,9 +53,9 @@ public final class BoundedPipe {
                     await(notEmpty);
                 }
                 int n = Math.min(len, count);
-                for (int i = 0; i < n; i++) {
-                    b[off + i] = ring[(head + i) % ring.length];
-                }
+                int first = Math.min(n, ring.length - head);
+                System.arraycopy(ring, head, b, off, first);
+                System.arraycopy(ring, 0, b, off + first, n - first);
                 head = (head + n) % ring.length;
                 count -= n;
                 notFull.signalAll();
@@ -112,9 +112,9 @@ public final class BoundedPipe {
                     }
                     int n = Math.min(len, ring.length - count);
                     int tail = (head + count) % ring.length;
-                    for (int i = 0; i < n; i++) {
-                        ring[(tail + i) % ring.length] = b[off + i];
-                    }
+                    int first = Math.min(n, ring.length - tail);
+                    System.arraycopy(b, off, ring, tail, first);
+                    System.arraycopy(b, off + first, ring, 0, n - first);
                     count += n;
                     off += n;
                     len -= n;

@@ -2,10 +2,14 @@ package dev.qrexec.broker.agent;
 
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /** A service that is a child process. Java reports a signalled child as 128 + signal, as qrexec does. */
 final class ProcessService implements RunningService {
+
+    static final Duration KILL_GRACE = Duration.ofSeconds(5);
 
     private final Process process;
     private final CompletableFuture<Integer> exit;
@@ -35,9 +39,15 @@ final class ProcessService implements RunningService {
         return exit;
     }
 
+    /** SIGTERM, then SIGKILL if the process is still there after {@link #KILL_GRACE}. */
     @Override
     public void destroy() {
         process.destroy();
+        CompletableFuture.delayedExecutor(KILL_GRACE.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+            if (process.isAlive()) {
+                process.destroyForcibly();
+            }
+        });
     }
 
     long pid() {

@@ -42,6 +42,8 @@ final class DataCall implements AutoCloseable {
 
     /** Thrown when the service side never connected. */
     static final class SetupException extends Exception {
+        private static final long serialVersionUID = 1L;
+
         SetupException(String message, Throwable cause) {
             super(message, cause);
         }

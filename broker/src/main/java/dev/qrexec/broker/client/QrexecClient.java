@@ -86,6 +86,7 @@ public final class QrexecClient {
         boolean filterErr = false;
         byte[] prefix = new byte[0];
         String command = null;
+        Path vchanDir = Path.of(env.getOrDefault("VCHAN_SOCKET_DIR", "/var/run/vchan"));
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -101,6 +102,8 @@ public final class QrexecClient {
                 default -> {
                     if (a.startsWith("--socket-dir=")) {
                         socketDir = Path.of(a.substring("--socket-dir=".length()));
+                    } else if (a.startsWith("--vchan-dir=")) {
+                        vchanDir = Path.of(a.substring("--vchan-dir=".length()));
                     } else if (a.startsWith("--prefix-data=")) {
                         prefix = a.substring("--prefix-data=".length()).getBytes(StandardCharsets.UTF_8);
                     } else if (a.startsWith("-")) {
@@ -134,7 +137,6 @@ public final class QrexecClient {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("VCHAN_DOMAIN is not a number");
         }
-        Path vchanDir = Path.of(env.getOrDefault("VCHAN_SOCKET_DIR", "/var/run/vchan"));
         return new Options(vm, socketDir, vchanDir, own, local, justExec, exitZero, filterOut, filterErr, prefix,
                 command);
     }
@@ -230,7 +232,7 @@ public final class QrexecClient {
 
     private static void usage(PrintStream err) {
         err.println("usage: qrexec-client -d VM [-l LOCAL_COMMAND] [-e] [-E] [-t] [-T] [--socket-dir=DIR]");
-        err.println("                     [--prefix-data=DATA] USER:COMMAND");
+        err.println("                     [--vchan-dir=DIR] [--prefix-data=DATA] USER:COMMAND");
         err.println("  USER:QUBESRPC svc+arg source   calls a service; DEFAULT: uses the daemon's default user");
         err.println("env: QREXEC_SOCKET_DIR (default /var/run/qubes), VCHAN_SOCKET_DIR, VCHAN_DOMAIN (default 0)");
     }

@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
@@ -69,7 +70,8 @@ public final class OpenInVm implements JavaService {
         }
         Path dir = Files.createDirectories(directory.resolve(caller));
         Path file = dir.resolve(name);
-        if (!file.getParent().equals(dir)) {
+        // Other processes of the qube can write in the directory: never follow a planted symlink.
+        if (!file.getParent().equals(dir) || Files.isSymbolicLink(dir) || Files.isSymbolicLink(file)) {
             err.println("qubes.OpenInVM: invalid file name");
             return 1;
         }
@@ -118,7 +120,7 @@ public final class OpenInVm implements JavaService {
         long total = 0;
         byte[] buf = new byte[64 * 1024];
         try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
             for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
                 total += n;
                 if (total > maxBytes) {

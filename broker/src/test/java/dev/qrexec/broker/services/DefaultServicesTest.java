@@ -108,6 +108,16 @@ class DefaultServicesTest {
     }
 
     @Test
+    void openInVmDoesNotFollowAPlantedSymlink() throws Exception {
+        Path victim = Files.writeString(tmp.resolve("victim"), "secret");
+        Path dir = Files.createDirectories(tmp.resolve("open/work"));
+        Files.createSymbolicLink(dir.resolve("planted.txt"), victim);
+        byte[] in = RawPeer.concat(Arrays.copyOf("planted.txt".getBytes(), 256), "overwritten".getBytes());
+        assertEquals(1, call(680, "user:QUBESRPC qubes.OpenInVM work", in).exit());
+        assertEquals("secret", Files.readString(victim));
+    }
+
+    @Test
     void testServicesEchoExitCodeAndEnv() throws Exception {
         assertEquals("ping", call(640, "user:QUBESRPC test.Echo vm1", "ping".getBytes()).out());
         assertEquals(42, call(641, "user:QUBESRPC test.ExitCode+42 vm1", new byte[0]).exit());
