@@ -168,6 +168,9 @@ public final class DispvmManager implements Disposables, AutoCloseable {
             return CompletableFuture.failedFuture(new IllegalStateException("disposable manager is closed"));
         }
         RegistryState s = registry.snapshot();
+        if (s.find(caller).isEmpty()) {
+            return CompletableFuture.failedFuture(new RegistryException.NoSuchQube(caller));
+        }
         if (!s.isDispvmTemplate(dvmTemplate)) {
             return CompletableFuture.failedFuture(new RegistryException.InvalidValue("'" + dvmTemplate
                     + "' is not a disposable template"));
@@ -313,8 +316,7 @@ public final class DispvmManager implements Disposables, AutoCloseable {
     /** Host woke up (internal.SuspendPost): refills every preload-enabled template. */
     public void hostResumed() {
         RegistryState s = registry.snapshot();
-        s.qubes().keySet().stream().filter(t -> PreloadSettings.effectiveMax(s, t) > 0)
-                .forEach(t -> engine.scheduleRefill(t, "host resumed", Duration.ZERO));
+        PreloadSettings.preloadEnabled(s).forEach(t -> engine.scheduleRefill(t, "host resumed", Duration.ZERO));
     }
 
     // ------------------------------------------------------------- hypervisor events

@@ -67,6 +67,14 @@ class DisposablesTest {
     }
 
     @Test
+    void anUnknownCallerGetsNothing() {
+        var before = f.manager.snapshot();
+        CompletionException e = assertThrows(CompletionException.class, () -> f.manager.obtain("dvm", "nobody").join());
+        assertInstanceOf(RegistryException.NoSuchQube.class, e.getCause());
+        assertEquals(before.qubes().keySet(), f.manager.snapshot().qubes().keySet());
+    }
+
+    @Test
     void namedDisposableKeepsItsNameGetsADispidAndDoesNotAutoClean() {
         Qube q = f.admin().createDisposable("dvm", Optional.of("sys-net"));
         assertEquals("sys-net", q.name());

@@ -99,14 +99,35 @@ public final class DisposableCleaner {
                     }
                     return null;
                 })
-                .thenCompose(v -> hypervisor.undefine(name))
-                .exceptionally(e -> {
-                    if (e instanceof CompletionException && e.getCause() instanceof HypervisorException.NoSuchQube
-                            || e instanceof HypervisorException.NoSuchQube) {
-                        return null;
-                    }
-                    throw e instanceof CompletionException c ? c : new CompletionException(e);
-                });
+                .thenCompose(v -> undefine(name, UNDEFINE_ATTEMPTS));
+    }
+
+    private static final int UNDEFINE_ATTEMPTS = 50;
+
+    /**
+     * Undefines {@code name}; a qube still settling after a crash or kill (not yet HALTED) is retried
+     * every 100 ms for up to 5 s, so a cleanup racing a crash does not leave it behind.
+     */
+    private CompletableFuture<Void> undefine(String name, int attemptsLeft) {
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        hypervisor.undefine(name).whenComplete((v, e) -> {
+            Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (c == null || c instanceof HypervisorException.NoSuchQube) {
+                out.complete(null);
+            } else if (c instanceof HypervisorException.InvalidState && attemptsLeft > 1) {
+                CompletableFuture.delayedExecutor(100, TimeUnit.MILLISECONDS, executor).execute(() ->
+                        undefine(name, attemptsLeft - 1).whenComplete((x, e2) -> {
+                            if (e2 != null) {
+                                out.completeExceptionally(e2);
+                            } else {
+                                out.complete(null);
+                            }
+                        }));
+            } else {
+                out.completeExceptionally(c);
+            }
+        });
+        return out;
     }
 
     private void forget(String name, boolean removeFromRegistry) {

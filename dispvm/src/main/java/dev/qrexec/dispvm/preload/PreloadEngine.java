@@ -430,10 +430,8 @@ public final class PreloadEngine {
         for (String n : plan.discard()) {
             discard(n, "left over from a previous run", Duration.ZERO);
         }
-        for (Qube t : s.qubes().values()) {
-            if (s.isDispvmTemplate(t.name()) && PreloadSettings.effectiveMax(s, t.name()) > 0) {
-                scheduleRefill(t.name(), "daemon start", Duration.ZERO);
-            }
+        for (String t : PreloadSettings.preloadEnabled(s)) {
+            scheduleRefill(t, "daemon start", Duration.ZERO);
         }
     }
 }

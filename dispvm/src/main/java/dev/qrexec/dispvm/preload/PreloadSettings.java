@@ -79,6 +79,29 @@ public final class PreloadSettings {
         return lenientMax(s.get(template).features().get(Features.PRELOAD_DISPVM_MAX));
     }
 
+    /**
+     * Templates with preloading enabled (spec 1.9; Qubes' boot script and host resume use this):
+     * dvm templates where {@code (T != D and L > 0) or (T == D and G > 0) or (G absent and L > 0)}.
+     * An empty global value disables the system default's local value.
+     */
+    public static List<String> preloadEnabled(RegistryState s) {
+        Optional<String> g = s.get("dom0").feature(Features.PRELOAD_DISPVM_MAX);
+        String d = s.systemDefaultDispvm().orElse(null);
+        List<String> out = new java.util.ArrayList<>();
+        for (String t : s.qubes().keySet()) {
+            if (!s.isDispvmTemplate(t)) {
+                continue;
+            }
+            int local = lenientMax(s.get(t).features().get(Features.PRELOAD_DISPVM_MAX));
+            boolean isDefault = t.equals(d);
+            if (!isDefault && local > 0 || isDefault && g.isPresent() && lenientMax(g.get()) > 0
+                    || g.isEmpty() && local > 0) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
     /** dom0's global value (0 when absent) differs from the template's local one. */
     public static boolean globalDistinct(RegistryState s, String template) {
         int g = lenientMax(s.get("dom0").features().get(Features.PRELOAD_DISPVM_MAX));

@@ -81,6 +81,20 @@ class PreloadSettingsTest {
     }
 
     @Test
+    void preloadEnabledTemplatesFollowTheGlobalRules() {
+        RegistryState s = feature(base(), "dvm", Features.PRELOAD_DISPVM_MAX, "1");
+        assertEquals(List.of("dvm"), PreloadSettings.preloadEnabled(s));
+        s = feature(s, "dom0", Features.PRELOAD_DISPVM_MAX, "");
+        assertEquals(List.of("dvm"), PreloadSettings.preloadEnabled(s), "no system default: the local value counts");
+        s = Mutations.setSystemDefaultDispvm(s, "other");
+        assertEquals(List.of("dvm"), PreloadSettings.preloadEnabled(s));
+        s = Mutations.setSystemDefaultDispvm(s, "dvm");
+        assertEquals(List.of(), PreloadSettings.preloadEnabled(s), "empty global drops the default at once");
+        s = feature(s, "dom0", Features.PRELOAD_DISPVM_MAX, "2");
+        assertEquals(List.of("dvm"), PreloadSettings.preloadEnabled(s));
+    }
+
+    @Test
     void theQueueCannotGrowPastTheMaxNorHoldDuplicatesStrangersOrOtherTemplatesQubes() {
         RegistryState s = feature(base(), "dvm", Features.PRELOAD_DISPVM_MAX, "2");
         var a = Mutations.createDisposable(s, "dvm", Optional.empty(), 0, Map.of());
