@@ -3,6 +3,7 @@ package dev.qrexec.xen.sandbox;
 import dev.qrexec.xen.QubeSpec;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -59,7 +60,7 @@ public final class BwrapCommand {
                 }
                 text.append(option).append('\0');
             }
-            return text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            return text.toString().getBytes(StandardCharsets.UTF_8);
         }
     }
 

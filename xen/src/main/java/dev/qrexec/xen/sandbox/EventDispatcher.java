@@ -3,6 +3,7 @@ package dev.qrexec.xen.sandbox;
 import dev.qrexec.xen.LifecycleEvent;
 
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -48,7 +49,7 @@ final class EventDispatcher implements AutoCloseable {
     }
 
     AutoCloseable subscribe(Consumer<LifecycleEvent> listener) {
-        listeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+        listeners.add(Objects.requireNonNull(listener, "listener"));
         return () -> listeners.remove(listener);
     }
 

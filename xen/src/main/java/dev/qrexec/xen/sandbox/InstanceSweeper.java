@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.ToIntFunction;
@@ -102,6 +103,6 @@ final class InstanceSweeper {
                 init.onExit().thenApply(exited -> UNKNOWN_STATUS));
         qube.state = cgroups.isFreezeRequested(qube.name()) ? QubeState.PAUSED : QubeState.RUNNING;
         LOG.log(System.Logger.Level.INFO, "adopted {0} ({1}, init pid {2})", qube.name(),
-                qube.state.name().toLowerCase(java.util.Locale.ROOT), Long.toString(run.initPid()));
+                qube.state.name().toLowerCase(Locale.ROOT), Long.toString(run.initPid()));
     }
 }

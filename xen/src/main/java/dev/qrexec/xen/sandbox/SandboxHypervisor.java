@@ -15,6 +15,7 @@ import dev.qrexec.xen.sandbox.cgroup.Cgroups;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,10 +26,13 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -55,12 +59,13 @@ public final class SandboxHypervisor implements Hypervisor {
     private final EventDispatcher events;
     private final ThreadPoolExecutor workers;
     /** Cuts console logs that grew past the cap; one thread, a task every few seconds. */
-    private final java.util.concurrent.ScheduledExecutorService consoleWatch;
+    private final ScheduledExecutorService consoleWatch;
     private final ConcurrentMap<String, SandboxQube> qubes = new ConcurrentHashMap<>();
     /** Guards name and domain id uniqueness at define. */
     private final Object admission = new Object();
     private final MemoryLedger ledger;
     private final StartProbe startProbe;
+    private final InstanceLock instanceLock;
     private volatile boolean closed;
 
     /** Test hook: told when a start reaches each of its steps (a crash test stops the daemon there). */
@@ -82,9 +87,15 @@ public final class SandboxHypervisor implements Hypervisor {
         this.ledger = new MemoryLedger(hostMemoryBytes, qubes.values());
         Files.createDirectories(store.root());
         // consoles and specs are the daemon's business: no qube uid (nor anyone else) reads them
-        Files.setPosixFilePermissions(store.root(), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        for (SandboxQube qube : new InstanceSweeper(store, cgroupDriver, janitor, this::hostUid).sweep()) {
-            qubes.put(qube.name(), qube);
+        Files.setPosixFilePermissions(store.root(), PosixFilePermissions.fromString("rwx------"));
+        this.instanceLock = InstanceLock.acquire(store.root(), config.instance());
+        try {
+            for (SandboxQube qube : new InstanceSweeper(store, cgroupDriver, janitor, this::hostUid).sweep()) {
+                qubes.put(qube.name(), qube);
+            }
+        } catch (IOException | RuntimeException e) {
+            instanceLock.close();
+            throw e;
         }
         cgroupDriver.removeInstanceGroupIfEmpty();
         this.events = new EventDispatcher(config.instance());
@@ -100,7 +111,7 @@ public final class SandboxHypervisor implements Hypervisor {
                 watch(qube, qube.running);
             }
         }
-        this.consoleWatch = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        this.consoleWatch = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "qrexec-sandbox-" + config.instance() + "-console");
             t.setDaemon(true);
             return t;
@@ -204,7 +215,7 @@ public final class SandboxHypervisor implements Hypervisor {
             }
             qubes.put(spec.name(), qube);
         }
-        return qube.lane.submit(() -> {
+        return LaneFutures.unwrap(qube.lane.submit(() -> {
             try {
                 store.writeSpec(spec);
                 return CompletableFuture.completedFuture(null);
@@ -213,7 +224,7 @@ public final class SandboxHypervisor implements Hypervisor {
                 throw new HypervisorException.OperationFailed("qube '" + spec.name()
                         + "': cannot save its definition: " + e.getMessage(), e);
             }
-        }, workers);
+        }, workers));
     }
 
     private void validate(QubeSpec spec) {
@@ -385,19 +396,22 @@ public final class SandboxHypervisor implements Hypervisor {
         SandboxQube known = qubes.get(name);
         boolean interrupts = known != null && !closed
                 && (known.state == QubeState.STARTING || known.state == QubeState.STOPPING);
+        CompletableFuture<Void> immediate = CompletableFuture.completedFuture(null);
         if (interrupts) {
             known.killRequested = true;
-            workers.execute(() -> killNow(known));
+            immediate = CompletableFuture.runAsync(() -> killNow(known), workers);
         }
-        return onLane(name, qube -> {
+        CompletableFuture<Void> signalled = immediate;
+        return onLane(name, qube -> signalled.handle((ignored, failure) -> null).thenApplyAsync(ignored -> {
+            // the lane waits for the immediate kill too, so it can never hit a later start of the qube
             if (interrupts && qube.state == QubeState.HALTED) {
-                return CompletableFuture.completedFuture(null); // the interrupted operation halted it
+                return null; // the interrupted operation halted it
             }
             requireState(qube, "kill", QubeState.RUNNING, QubeState.PAUSED, QubeState.STOPPING);
             qube.state = QubeState.STOPPING;
             finishStop(qube, "killed");
-            return CompletableFuture.completedFuture(null);
-        });
+            return null;
+        }, workers));
     }
 
     /** Off the lane: SIGKILLs the sandbox of a qube whose start or shutdown is in flight. */
@@ -529,6 +543,7 @@ public final class SandboxHypervisor implements Hypervisor {
         }
         events.close();
         cgroupDriver.removeInstanceGroupIfEmpty();
+        instanceLock.close();
     }
 
     // ---- helpers -------------------------------------------------------------------------------
@@ -541,7 +556,7 @@ public final class SandboxHypervisor implements Hypervisor {
         return qube;
     }
 
-    private <T> CompletableFuture<T> onLane(String name, java.util.function.Function<SandboxQube, CompletableFuture<T>> op) {
+    private <T> CompletableFuture<T> onLane(String name, Function<SandboxQube, CompletableFuture<T>> op) {
         if (closed) {
             return closedFuture();
         }

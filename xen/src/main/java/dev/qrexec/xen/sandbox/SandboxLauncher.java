@@ -11,9 +11,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Starts a qube's sandbox and waits until its init runs.
@@ -78,7 +80,7 @@ final class SandboxLauncher {
             }
             launcher.destroyForcibly();
             try {
-                launcher.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                launcher.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException interrupted) {
                 Thread.currentThread().interrupt();
             }
@@ -87,7 +89,7 @@ final class SandboxLauncher {
     }
 
     static Map<String, String> guestEnvironment(QubeSpec spec) {
-        Map<String, String> env = new java.util.LinkedHashMap<>();
+        Map<String, String> env = new LinkedHashMap<>();
         env.put("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
         env.put("HOME", SandboxLayout.HOME_MOUNT);
         env.put("USER", "user");

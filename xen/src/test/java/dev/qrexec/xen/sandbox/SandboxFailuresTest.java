@@ -60,6 +60,17 @@ class SandboxFailuresTest {
     }
 
     @Test
+    void oneBackendPerInstance() throws Exception {
+        SandboxConfig.Builder config = config();
+        open(config);
+        HypervisorException.BackendUnavailable error =
+                assertThrows(HypervisorException.BackendUnavailable.class, () -> SandboxHypervisor.open(config.build()));
+        assertTrue(error.getMessage().contains("is already open by another backend"), error::getMessage);
+        hypervisor.close();
+        SandboxHypervisor.open(config.build()).close(); // released at close
+    }
+
+    @Test
     void initExitIsADeathWithItsStatusAndCleansUp() throws Exception {
         open(config());
         QubeSpec spec = spec("exit3", 21, List.of("/bin/sh", "-c", "exit 3")).build();

@@ -47,6 +47,17 @@ public final class CgroupActions {
      * orphaned zombies for the host's init to collect whenever it gets round to it.
      */
     public void killAndRemove(String qube, Duration timeout, long parentPid) throws IOException {
+        try {
+            killAndRemoveOnce(qube, timeout, parentPid);
+        } catch (IOException e) {
+            if (driver.exists(qube)) {
+                throw e;
+            }
+            // another killer (an interrupting kill and the stop it interrupted) removed it first
+        }
+    }
+
+    private void killAndRemoveOnce(String qube, Duration timeout, long parentPid) throws IOException {
         if (!driver.exists(qube)) {
             return;
         }

@@ -3,9 +3,12 @@ package dev.qrexec.xen.sandbox.cgroup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * cgroup v1: the {@code freezer} and {@code memory} hierarchies (and {@code pids}, {@code cpu} when mounted),
@@ -39,7 +42,7 @@ public final class CgroupV1Driver implements CgroupDriver {
 
     /** Every hierarchy used: freezer, memory, and pids and cpu when mounted. */
     private List<Path> instanceGroups() {
-        List<Path> groups = new java.util.ArrayList<>(List.of(freezerInstance, memoryInstance));
+        List<Path> groups = new ArrayList<>(List.of(freezerInstance, memoryInstance));
         if (pidsInstance != null) {
             groups.add(pidsInstance);
         }
@@ -108,7 +111,7 @@ public final class CgroupV1Driver implements CgroupDriver {
 
     @Override
     public Set<Long> pids(String qube) throws IOException {
-        Set<Long> pids = new java.util.LinkedHashSet<>(CgroupFiles.readPids(freezer(qube).resolve("cgroup.procs")));
+        Set<Long> pids = new LinkedHashSet<>(CgroupFiles.readPids(freezer(qube).resolve("cgroup.procs")));
         pids.addAll(CgroupFiles.readPids(memory(qube).resolve("cgroup.procs")));
         return pids;
     }
@@ -163,7 +166,7 @@ public final class CgroupV1Driver implements CgroupDriver {
 
     @Override
     public List<String> qubes() throws IOException {
-        Set<String> names = new java.util.TreeSet<>();
+        Set<String> names = new TreeSet<>();
         for (Path group : instanceGroups()) {
             names.addAll(CgroupFiles.subdirectories(group));
         }

@@ -3,6 +3,7 @@ package dev.qrexec.xen.sandbox.cgroup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -44,7 +45,7 @@ public final class CgroupV2Driver implements CgroupDriver {
 
     @Override
     public void create(String qube, CgroupLimits limits) throws IOException {
-        List<String> controllers = new java.util.ArrayList<>(List.of("memory"));
+        List<String> controllers = new ArrayList<>(List.of("memory"));
         if (limitsPids()) {
             controllers.add("pids");
         }
