@@ -79,9 +79,14 @@ public final class DemoScenario {
         String instance = null;
         long t0 = System.nanoTime();
         DemoSystem system = null;
+        Thread hook = null;
         try {
             out.println("qrexec demo: state in " + stateDir);
             system = DemoSystem.builder(stateDir).backend(backend).start();
+            // Ctrl-C still stops the qubes (the hook only runs if the demo did not finish).
+            DemoSystem started = system;
+            hook = new Thread(started::close, "qrexec-demo-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
             instance = system.instance();
             backendLine = system.backendLine();
             out.println(backendLine);
@@ -130,6 +135,11 @@ public final class DemoScenario {
         long ts = System.nanoTime();
         if (system != null) {
             system.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is already exiting (the hook ran or runs)
+            }
         }
         List<String> leftovers = instance == null ? List.of()
                 : Leftovers.find(stateDir, instance, Path.of("/sys/fs/cgroup"));

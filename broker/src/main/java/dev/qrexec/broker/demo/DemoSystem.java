@@ -71,6 +71,8 @@ public final class DemoSystem implements AutoCloseable {
     /** Set once right after construction (the subscription needs this object). */
     private volatile AutoCloseable lifecycle;
     private volatile boolean closed;
+    /** Whoever flips this first (the caller or the shutdown hook of a command) runs the shutdown. */
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
 
     private DemoSystem(SystemLayout layout, BackendChoice backend, QubeAgents agents, DispvmManager manager,
                        BrokerServer server, Duration agentTimeout) {
@@ -245,7 +247,7 @@ public final class DemoSystem implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (closed) {
+        if (!closing.compareAndSet(false, true)) {
             return;
         }
         closed = true;
