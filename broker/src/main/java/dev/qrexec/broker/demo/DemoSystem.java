@@ -53,7 +53,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class DemoSystem implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(DemoSystem.class.getName());
-    private static final AtomicInteger INSTANCES = new AtomicInteger();
 
     public static final String TEMPLATE = "debian-13";
     public static final String DVM = "default-dvm";
@@ -397,7 +396,9 @@ public final class DemoSystem implements AutoCloseable {
             SystemLayout layout = new SystemLayout(stateDir);
             layout.create();
             installPolicy(layout);
-            String instance = "qd" + ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet();
+            // One backend instance per state directory: a restart after a crash sweeps (or adopts) what the
+            // previous daemon of this directory left, and never touches another directory's qubes.
+            String instance = "qd" + Integer.toHexString(layout.stateDir().toString().hashCode());
             BackendChoice choice = BackendChoice.open(backend, layout.hypervisorState(), instance);
             LOG.log(Level.INFO, choice.why());
             QubeAgents agents = null;
@@ -408,6 +409,9 @@ public final class DemoSystem implements AutoCloseable {
                 Path etc = Files.createDirectories(layout.stateDir().resolve("etc"));
                 boolean sandbox = !"sim".equals(choice.hypervisor().backendName());
                 if (sandbox) {
+                    // Rebuilt at every start: a reused state directory gets this daemon's agent code.
+                    Leftovers.deleteTree(layout.agentDir());
+                    Leftovers.deleteTree(layout.templateRoot());
                     AgentBundle bundle = AgentBundle.create(layout.agentDir(), hostClassPath);
                     Path root = HostTemplateRoot.builder(layout.templateRoot())
                             .readOnly(AgentBundle.MOUNT_NAME, bundle.hostDir()).build();
