@@ -318,6 +318,9 @@ public final class QvmCli {
         Path socketDir;
         @Option(names = "--vchan-dir", description = "dom0's vchan socket directory (qrexec-client --vchan-dir)")
         Path vchanDir;
+        @Option(names = "--channel-root", description = "qubes' channel directories are DIR/<qube> (the broker's "
+                + "SOCKET_DIR/qubes); the data channel is opened in the target's")
+        Path channelRoot;
         @Parameters(index = "0", arity = "0..1", description = "the qube (omit with --dispvm)")
         String qube;
         @Parameters(index = "1..*")
@@ -358,7 +361,9 @@ public final class QvmCli {
             if (socketDir != null) {
                 args.add("--socket-dir=" + socketDir);
             }
-            if (vchanDir != null) {
+            if (channelRoot != null) {
+                args.add("--vchan-dir=" + channelRoot.resolve(target));
+            } else if (vchanDir != null) {
                 args.add("--vchan-dir=" + vchanDir);
             }
             args.add(line);
