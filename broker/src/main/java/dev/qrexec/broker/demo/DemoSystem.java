@@ -148,10 +148,7 @@ public final class DemoSystem implements AutoCloseable {
         }
     }
 
-    /**
-     * Starts a qube (if halted) and waits until the broker is connected to its agent: the agent
-     * answered HELLO on its control channel.
-     */
+    /** Starts a qube (if halted) through the manager and waits until it is operational (see below). */
     public CompletableFuture<AgentAddress> startQube(String qube) {
         return manager.admin().start(qube).thenCompose(v -> awaitAgent(qube, agentTimeout))
                 .thenApply(v -> address(qube));
@@ -193,7 +190,7 @@ public final class DemoSystem implements AutoCloseable {
             }
             java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
         }
-        // A readiness call may lose the race described in ChannelSocketAccess; it is idempotent, so retry.
+        // Idempotent: a call that failed on its way (e.g. the agent still setting up) is simply made again.
         for (int attempt = 1; ; attempt++) {
             try {
                 runWaitForRunningSystem(qube);
