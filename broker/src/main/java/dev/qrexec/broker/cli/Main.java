@@ -41,6 +41,8 @@ public final class Main {
                 return QrexecClient.execute(rest);
             case "qvm":
                 return QvmCli.execute(rest);
+            case "demo":
+                return dev.qrexec.broker.demo.DemoCommand.execute(rest);
             default:
                 System.err.println("qrexec: unknown tool '" + args[0] + "'");
                 usage();
@@ -57,5 +59,6 @@ public final class Main {
         System.err.println("  qrexec-client-vm  call a service from a qube");
         System.err.println("  qrexec-client     run a command or service in a qube from dom0");
         System.err.println("  qvm               manage qubes through the admin socket (qrexec qvm --help)");
+        System.err.println("  demo              a small system on sandbox qubes, calls into preloaded disposables");
     }
 }

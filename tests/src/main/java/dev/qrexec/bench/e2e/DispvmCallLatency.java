@@ -1,0 +1,101 @@
+package dev.qrexec.bench.e2e;
+
+import dev.qrexec.broker.demo.CallRow;
+import dev.qrexec.broker.demo.CallRunner;
+import dev.qrexec.broker.demo.DemoSystem;
+import dev.qrexec.broker.demo.Leftovers;
+import dev.qrexec.dispvm.registry.Features;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code @dispvm} latency end to end: from the start of a call in {@code work} (qrexec-client-vm
+ * connecting to work's agent) to the first byte the service in the disposable writes back, with a
+ * ready preload and cold. Everything is real: agents in sandboxed qubes, the broker, the policy,
+ * the disposable manager; the service is {@code test.Echo} (the Java agent echoes stdin).
+ *
+ * <p>Run: {@code mvn -o -q -B -pl tests -am package -DskipTests && java -cp
+ * "tests/target/tests.jar:tests/target/lib/*" dev.qrexec.bench.e2e.DispvmCallLatency [preloaded-rounds]
+ * [cold-rounds] [backend]} (defaults 30, 10, sandbox).
+ */
+public final class DispvmCallLatency {
+
+    private DispvmCallLatency() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int warmRounds = args.length > 0 ? Integer.parseInt(args[0]) : 30;
+        int coldRounds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
+        String backend = args.length > 2 ? args[2] : "sandbox";
+        java.util.logging.Level level = java.util.logging.Level.parse(System.getProperty("bench.log", "WARNING"));
+        java.util.logging.Logger.getLogger("").setLevel(level);
+        for (var h : java.util.logging.Logger.getLogger("").getHandlers()) {
+            h.setLevel(level);
+        }
+        Path dir = Files.createTempDirectory(Path.of("/tmp"), "qdb");
+        try (DemoSystem system = DemoSystem.builder(dir).backend(backend)
+                .extraPolicy("10-bench.policy", "test.Echo  *  work  @dispvm  allow\n").start();
+             CallRunner runner = new CallRunner(system)) {
+            System.out.println("# " + system.backendLine() + "; load average "
+                    + Files.readString(Path.of("/proc/loadavg")).trim());
+            // Warm-up: the first calls load classes in this JVM and in the agents.
+            for (int i = 0; i < 3; i++) {
+                system.awaitReadyPreloads(1, Duration.ofSeconds(60));
+                call(runner);
+            }
+            List<CallRow> warm = new ArrayList<>();
+            while (warm.size() < warmRounds) {
+                system.awaitReadyPreloads(1, Duration.ofSeconds(60));
+                CallRow r = call(runner);
+                if (r.preloaded()) {
+                    warm.add(r);
+                }
+            }
+            system.manager().admin().setFeature("dom0", Features.PRELOAD_DISPVM_MAX, "0");
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!system.manager().queueStatus(DemoSystem.DVM).queue().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            List<CallRow> cold = new ArrayList<>();
+            for (int i = 0; i < coldRounds; i++) {
+                cold.add(call(runner));
+            }
+            report("preloaded", warm);
+            report("cold", cold);
+        } finally {
+            Leftovers.deleteTree(dir);
+        }
+    }
+
+    private static CallRow call(CallRunner runner) throws InterruptedException {
+        CallRunner.Result r = runner.call(DemoSystem.WORK, "@dispvm", "test.Echo",
+                "x".getBytes(StandardCharsets.UTF_8), "test.Echo");
+        if (r.row().exitCode() != 0 || !r.stdoutText().equals("x")) {
+            throw new IllegalStateException("call failed: " + r.row().format() + " " + r.stderr());
+        }
+        return r.row();
+    }
+
+    private static void report(String what, List<CallRow> rows) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        double[] first = rows.stream().mapToDouble(CallRow::firstByteMillis).sorted().toArray();
+        double[] total = rows.stream().mapToDouble(CallRow::totalMillis).sorted().toArray();
+        long cold = rows.stream().filter(r -> !r.preloaded()).count();
+        System.out.printf(Locale.ROOT, "%-9s n=%-3d first byte: p50 %7.1f ms  p90 %7.1f ms  max %7.1f ms | whole call:"
+                        + " p50 %7.1f ms  p90 %7.1f ms | cold %d%n", what, rows.size(), pct(first, 50), pct(first, 90),
+                first[first.length - 1], pct(total, 50), pct(total, 90), cold);
+    }
+
+    private static double pct(double[] sorted, int p) {
+        int i = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
+    }
+}
