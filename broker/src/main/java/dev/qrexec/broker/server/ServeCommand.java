@@ -41,7 +41,7 @@ public final class ServeCommand implements Callable<Integer> {
             + "'sandbox:...' (HypervisorConfig syntax)")
     String hypervisor;
 
-    @Option(names = "--state-dir", description = "with --hypervisor: where the qube registry is kept (default ${DEFAULT-VALUE})",
+    @Option(names = "--state-dir", description = "with --hypervisor or --demo-system: where the qubes' state is kept (default ${DEFAULT-VALUE})",
             defaultValue = "/var/lib/qrexec")
     Path stateDir;
 
@@ -69,6 +69,14 @@ public final class ServeCommand implements Callable<Integer> {
             defaultValue = "32")
     int maxCallsPerQube;
 
+    @Option(names = "--demo-system", description = "run the system of 'qrexec demo' (dom0, debian-13, work, personal, "
+            + "default-dvm with preloaded disposables, policies-examples) in the foreground, its state in --state-dir")
+    boolean demoSystem;
+
+    @Option(names = "--backend", description = "with --demo-system: auto (sandbox if it works, else sim), sandbox or sim "
+            + "(default ${DEFAULT-VALUE})", defaultValue = "auto")
+    String backend;
+
     @Option(names = "--no-policy-socket", description = "do not serve policy.sock")
     boolean noPolicySocket;
 
@@ -89,9 +97,12 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (demoSystem) {
+            return serveDemoSystem();
+        }
         if ((systemInfo == null) == (hypervisor == null)) {
             throw new CommandLine.ParameterException(new CommandLine(this),
-                    "give exactly one of --system-info FILE and --hypervisor CONFIG");
+                    "give exactly one of --system-info FILE, --hypervisor CONFIG and --demo-system");
         }
         BrokerServer.Builder b = BrokerServer.builder()
                 .policyDir(policyDir)
@@ -122,6 +133,37 @@ public final class ServeCommand implements Callable<Integer> {
              BrokerServer server = b.systemInfo(system).start()) {
             System.err.println("qrexec serve: ready (" + qubes.size() + " qube(s), sockets in " + socketDir + ")");
             stop.await();
+        }
+        return 0;
+    }
+
+    /**
+     * The demo's system, served until SIGTERM or Ctrl-C. The shutdown hook waits for the close, so the
+     * qubes are stopped and their cgroups, mounts and sockets removed before the JVM exits.
+     */
+    private int serveDemoSystem() throws Exception {
+        if (systemInfo != null || hypervisor != null || !qubes.isEmpty()) {
+            throw new CommandLine.ParameterException(new CommandLine(this),
+                    "--demo-system builds its own system: it takes no --system-info, --hypervisor or --qube");
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.countDown();
+            try {
+                closed.await(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "qrexec-serve-shutdown"));
+        try (dev.qrexec.broker.demo.DemoSystem system =
+                     dev.qrexec.broker.demo.DemoSystem.builder(stateDir).backend(backend).start()) {
+            System.err.println("qrexec serve: " + system.backendLine());
+            System.err.println("qrexec serve: ready (demo system, state in " + system.layout().stateDir()
+                    + ", sockets in " + system.layout().socketDir() + "); stop with Ctrl-C");
+            stop.await();
+        } finally {
+            closed.countDown();
         }
         return 0;
     }
