@@ -3,6 +3,7 @@ package dev.qrexec.policy.cli;
 import dev.qrexec.policy.Decision;
 import dev.qrexec.policy.Policy;
 import dev.qrexec.policy.Rule;
+import dev.qrexec.policy.conformance.ExpectedFields;
 import dev.qrexec.policy.explain.Explanation;
 import dev.qrexec.policy.explain.RuleVerdict;
 import dev.qrexec.policy.load.PolicyLoadException;
@@ -32,22 +33,9 @@ final class DecisionJson {
             return m;
         }
         if (decision instanceof Decision.Allow a) {
-            m.put("result", "allow");
-            m.put("target", a.target());
-            m.put("user", a.user());
-            m.put("autostart", a.autostart());
-            m.put("notify", a.notifyUser());
-            m.put("rule", a.decidingRule().location().toString());
-            m.put("requested_target", a.requestedTarget());
+            ExpectedFields.putAllow(m, a);
         } else if (decision instanceof Decision.Ask a) {
-            m.put("result", "ask");
-            m.put("targets", a.targets());
-            m.put("default_target", a.defaultTarget());
-            m.put("user", a.user());
-            m.put("autostart", a.autostart());
-            m.put("notify", a.notifyUser());
-            m.put("rule", a.decidingRule().location().toString());
-            m.put("requested_target", a.requestedTarget());
+            ExpectedFields.putAsk(m, a);
         } else {
             Decision.Deny d = (Decision.Deny) decision;
             m.put("result", "deny");

@@ -165,22 +165,9 @@ public final class ConformanceRunner {
             m.put("result", decision instanceof Decision.Deny ? "deny" : kind(decision));
             m.put("reference_crash", true);
         } else if (decision instanceof Decision.Allow a) {
-            m.put("result", "allow");
-            m.put("target", a.target());
-            m.put("user", a.user());
-            m.put("autostart", a.autostart());
-            m.put("notify", a.notifyUser());
-            m.put("rule", a.decidingRule().location().toString());
-            m.put("requested_target", a.requestedTarget());
+            ExpectedFields.putAllow(m, a);
         } else if (decision instanceof Decision.Ask a) {
-            m.put("result", "ask");
-            m.put("targets", new ArrayList<Object>(a.targets()));
-            m.put("default_target", a.defaultTarget());
-            m.put("user", a.user());
-            m.put("autostart", a.autostart());
-            m.put("notify", a.notifyUser());
-            m.put("rule", a.decidingRule().location().toString());
-            m.put("requested_target", a.requestedTarget());
+            ExpectedFields.putAsk(m, a);
         } else if (decision instanceof Decision.Deny d) {
             m.put("result", "deny");
             m.put("notify", d.notifyUser());
