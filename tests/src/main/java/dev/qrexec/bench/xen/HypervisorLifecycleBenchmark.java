@@ -69,19 +69,7 @@ public class HypervisorLifecycleBenchmark {
         }
 
         void bringTo(QubeState wanted) {
-            QubeState now = hypervisor.state(qube);
-            if (now == wanted) {
-                return;
-            }
-            switch (wanted) {
-                case HALTED -> await(hypervisor.kill(qube));
-                case RUNNING -> await(now == QubeState.PAUSED ? hypervisor.unpause(qube) : hypervisor.start(qube));
-                case PAUSED -> {
-                    bringTo(QubeState.RUNNING);
-                    await(hypervisor.pause(qube));
-                }
-                default -> throw new IllegalArgumentException("cannot prepare state " + wanted);
-            }
+            QubeStatePreparer.bringTo(hypervisor, qube, wanted, TIMEOUT);
         }
     }
 
@@ -144,10 +132,6 @@ public class HypervisorLifecycleBenchmark {
     }
 
     private static void await(CompletableFuture<Void> future) {
-        try {
-            future.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException("benchmark operation failed: " + e, e);
-        }
+        QubeStatePreparer.await(future, TIMEOUT);
     }
 }

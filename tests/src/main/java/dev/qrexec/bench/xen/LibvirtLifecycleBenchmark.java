@@ -21,6 +21,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -74,19 +75,7 @@ public class LibvirtLifecycleBenchmark {
         }
 
         void bringTo(QubeState wanted) {
-            QubeState now = hypervisor.state(qube);
-            if (now == wanted) {
-                return;
-            }
-            switch (wanted) {
-                case HALTED -> await(hypervisor.kill(qube));
-                case RUNNING -> await(now == QubeState.PAUSED ? hypervisor.unpause(qube) : hypervisor.start(qube));
-                case PAUSED -> {
-                    bringTo(QubeState.RUNNING);
-                    await(hypervisor.pause(qube));
-                }
-                default -> throw new IllegalArgumentException("cannot prepare state " + wanted);
-            }
+            QubeStatePreparer.bringTo(hypervisor, qube, wanted, Duration.ofSeconds(60));
         }
 
         void rawTo(int wanted) {
@@ -188,10 +177,6 @@ public class LibvirtLifecycleBenchmark {
     }
 
     private static void await(CompletableFuture<Void> future) {
-        try {
-            future.get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException("benchmark operation failed: " + e, e);
-        }
+        QubeStatePreparer.await(future, Duration.ofSeconds(60));
     }
 }
