@@ -26,8 +26,6 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,7 +46,6 @@ import java.util.function.Supplier;
 public final class SandboxHypervisor implements Hypervisor {
 
     private static final System.Logger LOG = System.getLogger(SandboxHypervisor.class.getName());
-    private static final long CONSOLE_CHECK_SECONDS = 2;
 
     private final SandboxConfig config;
     private final CgroupDriver cgroupDriver;
@@ -59,7 +56,7 @@ public final class SandboxHypervisor implements Hypervisor {
     private final EventDispatcher events;
     private final ThreadPoolExecutor workers;
     /** Cuts console logs that grew past the cap; one thread, a task every few seconds. */
-    private final ScheduledExecutorService consoleWatch;
+    private final ConsoleCapper consoles;
     private final ConcurrentMap<String, SandboxQube> qubes = new ConcurrentHashMap<>();
     /** Guards name and domain id uniqueness at define. */
     private final Object admission = new Object();
@@ -111,31 +108,9 @@ public final class SandboxHypervisor implements Hypervisor {
                 watch(qube, qube.running);
             }
         }
-        this.consoleWatch = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "qrexec-sandbox-" + config.instance() + "-console");
-            t.setDaemon(true);
-            return t;
-        });
-        if (config.consoleMaxBytes() > 0) {
-            consoleWatch.scheduleWithFixedDelay(this::capConsoles, CONSOLE_CHECK_SECONDS, CONSOLE_CHECK_SECONDS,
-                    TimeUnit.SECONDS);
-        }
-    }
-
-    private void capConsoles() {
-        for (SandboxQube qube : qubes.values()) {
-            if (qube.state == QubeState.HALTED) {
-                continue;
-            }
-            try {
-                if (ConsoleLogs.rotateIfLarger(store.consoleLog(qube.name()), config.consoleMaxBytes())) {
-                    LOG.log(System.Logger.Level.INFO, "console of {0} passed {1} bytes: cut", qube.name(),
-                            Long.toString(config.consoleMaxBytes()));
-                }
-            } catch (IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot cut the console of " + qube.name(), e);
-            }
-        }
+        this.consoles = new ConsoleCapper(config.instance(), config.consoleMaxBytes(),
+                () -> qubes.values().stream().filter(q -> q.state != QubeState.HALTED).map(SandboxQube::name).toList(),
+                store::consoleLog);
     }
 
     /**
@@ -531,7 +506,7 @@ public final class SandboxHypervisor implements Hypervisor {
     @Override
     public void close() {
         closed = true;
-        consoleWatch.shutdownNow();
+        consoles.close();
         workers.shutdown();
         try {
             if (!workers.awaitTermination(config.startTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
