@@ -25,15 +25,27 @@ public final class StoreWriter implements AutoCloseable {
     private record Waiter(long generation, CompletableFuture<Void> done) {
     }
 
-    private final RegistryStore store;
+    /** Where states go; the store in production, a recording sink in tests. */
+    @FunctionalInterface
+    interface StateSink {
+        void write(RegistryState state);
+    }
+
+    private final StateSink store;
     private final Thread thread;
     private final List<Waiter> waiters = new ArrayList<>();
     private RegistryState pending;
     private long written = -1;
+    /** Newest generation taken by the writer thread or pending; never queue anything older. */
+    private long queued = -1;
     private boolean closed;
     private long writes;
 
     public StoreWriter(RegistryStore store) {
+        this((StateSink) store::write);
+    }
+
+    StoreWriter(StateSink store) {
         this.store = store;
         this.thread = new Thread(this::run, "dispvm-store-writer");
         this.thread.setDaemon(true);
@@ -51,8 +63,12 @@ public final class StoreWriter implements AutoCloseable {
             done.complete(null);
             return done;
         }
-        if (pending == null || state.generation() > pending.generation()) {
+        // Commits hand their states over after the registry's lock is released, so an older state
+        // may arrive after a newer one was queued or is being written. The newer one contains the
+        // older change; queueing the older state again would overwrite it on disk.
+        if (state.generation() > queued) {
             pending = state;
+            queued = state.generation();
         }
         waiters.add(new Waiter(state.generation(), done));
         notifyAll();
@@ -95,6 +111,9 @@ public final class StoreWriter implements AutoCloseable {
                 writes++;
                 if (failure == null) {
                     written = Math.max(written, next.generation());
+                } else if (pending == null) {
+                    // nothing newer is queued: a late older state may be written again
+                    queued = written;
                 }
                 for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
                     Waiter w = it.next();
