@@ -8,12 +8,19 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.Future;
+import dev.qrexec.broker.daemon.ChannelSocketOwner;
 import dev.qrexec.xen.transport.VchanAddress;
+import dev.qrexec.xen.transport.VchanListener;
 import dev.qrexec.xen.transport.VchanTransport;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -57,9 +64,14 @@ final class DataCall implements AutoCloseable {
     int run(int own, int peer, int port, InputStream in, OutputStream out, OutputStream err, byte[] prefix,
             Duration acceptTimeout) throws SetupException, InterruptedException {
         ClientDataHandler handler = new ClientDataHandler(in, out, err, prefix, pumps);
-        Future<Channel> accepted;
+        VchanAddress address;
+        VchanListener listener;
         try {
-            accepted = transport.listen(VchanAddress.listening(vchanDir, own, peer, port),
+            address = VchanAddress.listening(vchanDir, own, peer, port);
+            // The daemon has told the agent already, and it polls for the socket: bind where it
+            // cannot look, give the socket to the qube, then rename it into place.
+            Path staging = stagingDir();
+            listener = transport.openListener(VchanAddress.listening(staging, own, peer, port),
                     new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
@@ -68,17 +80,51 @@ final class DataCall implements AutoCloseable {
                             ch.pipeline().addLast(handler);
                         }
                     }, acceptTimeout);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | IOException e) {
             throw new SetupException("unusable data channel address: " + e.getMessage(), e);
         }
-        if (!accepted.await(acceptTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS) || !accepted.isSuccess()) {
-            accepted.cancel(false);
-            throw new SetupException("the service side did not connect within " + acceptTimeout, accepted.cause());
+        Future<Channel> accepted = listener.accepted();
+        try {
+            await(listener.bound(), acceptTimeout, "cannot listen on " + listener.address());
+            try {
+                ChannelSocketOwner.publish(listener.address().path(), address.path());
+            } catch (IOException e) {
+                listener.close();
+                throw new SetupException("cannot hand " + address.path() + " to the qube: " + e.getMessage(), e);
+            }
+            if (!accepted.await(acceptTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS) || !accepted.isSuccess()) {
+                accepted.cancel(false);
+                throw new SetupException("the service side did not connect within " + acceptTimeout, accepted.cause());
+            }
+        } finally {
+            // The listener is closed once it accepted (or gave up); the renamed file is ours to remove.
+            deleteQuietly(address.path());
         }
         try {
             return handler.exitCode().get();
         } catch (ExecutionException e) {
             throw new SetupException("data channel failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** A directory next to the sockets (same file system, so a rename works) for binding. */
+    private Path stagingDir() throws IOException {
+        Path dir = vchanDir.resolve(".b");
+        try {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                throw new IOException(dir + " is in the way (not a directory)");
+            }
+        }
+        return dir;
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            System.getLogger(DataCall.class.getName()).log(System.Logger.Level.DEBUG, "cannot remove {0}: {1}", p, e);
         }
     }
 
