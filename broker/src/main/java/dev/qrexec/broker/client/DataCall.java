@@ -38,9 +38,17 @@ final class DataCall implements AutoCloseable {
     private final VchanTransport transport = VchanTransport.create(VchanTransport.Kind.EPOLL, 1);
     private final ExecutorService pumps = Executors.newFixedThreadPool(3, new DefaultThreadFactory("client-pump", true));
     private final Path vchanDir;
+    private final boolean handOver;
 
-    DataCall(Path vchanDir) {
+    /**
+     * @param handOver true where the peer is a qube that polls for the socket before it exists
+     *                 (qrexec-client in dom0): the socket is bound aside, given to the owner of
+     *                 {@code vchanDir} and renamed into place ({@link ChannelSocketOwner#publish});
+     *                 false where the peer is dom0, which may connect to anything (qrexec-client-vm)
+     */
+    DataCall(Path vchanDir, boolean handOver) {
         this.vchanDir = vchanDir;
+        this.handOver = handOver;
     }
 
     EventLoopGroup group() {
@@ -68,10 +76,10 @@ final class DataCall implements AutoCloseable {
         VchanListener listener;
         try {
             address = VchanAddress.listening(vchanDir, own, peer, port);
-            // The daemon has told the agent already, and it polls for the socket: bind where it
-            // cannot look, give the socket to the qube, then rename it into place.
-            Path staging = stagingDir();
-            listener = transport.openListener(VchanAddress.listening(staging, own, peer, port),
+            // With hand-over, the daemon has told the agent already, and it polls for the socket:
+            // bind where it cannot look, give the socket to the qube, then rename it into place.
+            Path bindDir = handOver ? stagingDir() : vchanDir;
+            listener = transport.openListener(VchanAddress.listening(bindDir, own, peer, port),
                     new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
@@ -87,7 +95,9 @@ final class DataCall implements AutoCloseable {
         try {
             await(listener.bound(), acceptTimeout, "cannot listen on " + listener.address());
             try {
-                ChannelSocketOwner.publish(listener.address().path(), address.path());
+                if (handOver) {
+                    ChannelSocketOwner.publish(listener.address().path(), address.path());
+                }
             } catch (IOException e) {
                 listener.close();
                 throw new SetupException("cannot hand " + address.path() + " to the qube: " + e.getMessage(), e);

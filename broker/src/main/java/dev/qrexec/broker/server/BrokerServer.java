@@ -53,13 +53,24 @@ public final class BrokerServer implements AutoCloseable {
     private final BrokerDaemon daemon;
     private final PolicySocketServer policySocket;
     private final PromptHub promptHub;
+    private final AskingResponder askingResponder;
 
     private BrokerServer(List<AutoCloseable> resources, BrokerDaemon daemon, PolicySocketServer policySocket,
-                         PromptHub promptHub) {
+                         PromptHub promptHub, AskingResponder askingResponder) {
         this.resources = resources;
         this.daemon = daemon;
         this.policySocket = policySocket;
         this.promptHub = promptHub;
+        this.askingResponder = askingResponder;
+    }
+
+    /**
+     * The responder the broker's own calls use: asks go to the user, notifications are sent. The
+     * policy.sock server should answer with it too once it can reply asynchronously
+     * (docs/architecture/broker-ask.md).
+     */
+    public AskingResponder askingResponder() {
+        return askingResponder;
     }
 
     /** dom0's prompt: where asks of sources whose GUI qube is dom0 go (unless answers are scripted). */
@@ -263,7 +274,7 @@ public final class BrokerServer implements AutoCloseable {
                 }
                 LOG.log(Level.INFO, "broker serving {0} qube(s); policy from {1}; sockets in {2}", qubes.size(),
                         policyDir, socketDir);
-                return new BrokerServer(resources, daemon, policySocket, hub);
+                return new BrokerServer(resources, daemon, policySocket, hub, asking);
             } catch (IOException | RuntimeException e) {
                 for (int i = resources.size() - 1; i >= 0; i--) {
                     try {
