@@ -62,7 +62,13 @@ public final class ChannelSocketOwner {
 
     private static void grant(Path socket, Path ownerDir) throws IOException {
         Map<String, Object> dir = Files.readAttributes(ownerDir, "unix:uid,gid", LinkOption.NOFOLLOW_LINKS);
-        int fd = Holder.LIBC.open(socket.toString(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        LibC libc;
+        try {
+            libc = Holder.LIBC;
+        } catch (LinkageError e) {
+            throw new IOException("cannot load libc through JNA to open " + socket + ": " + e, e);
+        }
+        int fd = libc.open(socket.toString(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
             throw new IOException("cannot open " + socket + ": errno " + Native.getLastError());
         }
@@ -80,7 +86,7 @@ public final class ChannelSocketOwner {
             }
             Files.setPosixFilePermissions(pinned, PosixFilePermissions.fromString("rw-------"));
         } finally {
-            Holder.LIBC.close(fd);
+            libc.close(fd);
         }
     }
 }

@@ -1,16 +1,12 @@
 package dev.qrexec.broker.daemon.ask;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qrexec.broker.admin.AdminAccess;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.group.ChannelGroup;
@@ -19,14 +15,10 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.channel.unix.PeerCredentials;
-import io.netty.handler.codec.LineBasedFrameDecoder;
-import io.netty.handler.codec.string.StringDecoder;
-import io.netty.handler.codec.string.StringEncoder;
 
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -63,9 +55,7 @@ public final class PromptServer implements AutoCloseable {
                     @Override
                     protected void initChannel(EpollDomainSocketChannel ch) {
                         agents.add(ch);
-                        ch.pipeline().addLast(new LineBasedFrameDecoder(PromptProtocol.MAX_LINE),
-                                new StringDecoder(StandardCharsets.UTF_8), new StringEncoder(StandardCharsets.UTF_8),
-                                new Connection(hub, access));
+                        PromptAgentHandler.install(ch, hub, c -> identify(c, access));
                     }
                 });
         try {
@@ -113,103 +103,20 @@ public final class PromptServer implements AutoCloseable {
         }
     }
 
-    /** One prompt agent. Everything runs on the connection's event loop except {@link #send}. */
-    private static final class Connection extends SimpleChannelInboundHandler<String>
-            implements PromptHub.PromptAgent {
-        private final PromptHub hub;
-        private final AdminAccess access;
-        private final ObjectMapper json = new ObjectMapper();
-        private Channel channel;
-        private String name = "?";
-        private boolean attached;
-
-        Connection(PromptHub hub, AdminAccess access) {
-            this.hub = hub;
-            this.access = access;
+    /** SO_PEERCRED of a prompt agent's connection, judged by {@code access}; null if refused. */
+    static String identify(Channel ch, AdminAccess access) {
+        PeerCredentials peer;
+        try {
+            peer = ((EpollDomainSocketChannel) ch).peerCredentials();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "prompt socket: cannot read peer credentials, closing: {0}", e.toString());
+            return null;
         }
-
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-            channel = ctx.channel();
-            PeerCredentials peer;
-            try {
-                peer = ((EpollDomainSocketChannel) channel).peerCredentials();
-            } catch (IOException e) {
-                LOG.log(Level.WARNING, "prompt socket: cannot read peer credentials, closing: {0}", e.toString());
-                ctx.close();
-                return;
-            }
-            name = "pid " + peer.pid() + " uid " + peer.uid();
-            if (!access.allows(peer)) {
-                LOG.log(Level.WARNING, "prompt socket: {0} is not allowed to answer prompts, closing", name);
-                ctx.close();
-                return;
-            }
-            attached = true;
-            hub.attached(this);
+        String name = "pid " + peer.pid() + " uid " + peer.uid();
+        if (!access.allows(peer)) {
+            LOG.log(Level.WARNING, "prompt socket: {0} is not allowed to answer prompts, closing", name);
+            return null;
         }
-
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, String line) {
-            if (!attached) {
-                return;
-            }
-            JsonNode n;
-            try {
-                n = json.readTree(line);
-            } catch (IOException e) {
-                refuse(ctx, "malformed JSON line");
-                return;
-            }
-            if (n == null || !"answer".equals(n.path("type").asText()) || !n.path("id").canConvertToLong()
-                    || !n.path("answer").isTextual()) {
-                refuse(ctx, "expected {\"type\":\"answer\",\"id\":N,\"answer\":\"...\"}");
-                return;
-            }
-            hub.answered(this, n.path("id").asLong(), n.path("answer").asText());
-        }
-
-        private void refuse(ChannelHandlerContext ctx, String why) {
-            LOG.log(Level.WARNING, "prompt agent {0}: {1}; closing", name, why);
-            ctx.close();
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (!ctx.channel().isWritable()) {
-                LOG.log(Level.WARNING, "prompt agent {0} does not read what it is sent; closing", name);
-                ctx.close();
-            }
-            ctx.fireChannelWritabilityChanged();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            if (attached) {
-                attached = false;
-                hub.detached(this);
-            }
-            ctx.fireChannelInactive();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            refuse(ctx, cause.toString());
-        }
-
-        @Override
-        public boolean send(String jsonLine) {
-            Channel ch = channel;
-            if (ch == null || !ch.isActive() || !ch.isWritable()) {
-                return false;
-            }
-            ch.writeAndFlush(jsonLine + "\n");
-            return true;
-        }
-
-        @Override
-        public String describe() {
-            return name;
-        }
+        return name;
     }
 }
