@@ -20,6 +20,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
@@ -117,15 +118,28 @@ final class DataCall implements AutoCloseable {
         }
     }
 
-    /** A directory next to the sockets (same file system, so a rename works) for binding. */
+    /**
+     * Where a listener is bound before it is handed over: a directory of this user, mode 0700,
+     * next to the qube's channel directory (same file system, so the rename works) but not in
+     * it, so the qube, which owns its channel directory, cannot swap it for a symlink.
+     */
     private Path stagingDir() throws IOException {
-        Path dir = vchanDir.resolve(".b");
+        Path parent = vchanDir.toAbsolutePath().getParent();
+        if (parent == null) {
+            throw new IOException(vchanDir + " has no parent directory to bind in");
+        }
+        Path dir = parent.resolve(".qrexec-bind");
         try {
             Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (FileAlreadyExistsException e) {
-            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-                throw new IOException(dir + " is in the way (not a directory)");
-            }
+            // made by an earlier call; checked below
+        }
+        PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        Object ownerUid = Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        Object ownUid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        if (!a.isDirectory() || !ownerUid.equals(ownUid)
+                || !PosixFilePermissions.toString(a.permissions()).equals("rwx------")) {
+            throw new IOException(dir + " is not a private directory of this user (rwx------)");
         }
         return dir;
     }

@@ -17,8 +17,8 @@ import java.util.Map;
  * the broker (root) binds with its own umask, so without this a sandboxed qube (its own uid) gets
  * EACCES. Call it after the bind and before the message that makes the peer connect
  * (EXEC_CMDLINE, SERVICE_CONNECT): the peer cannot be early. Where the peer may already be trying
- * (qrexec-client learns its port only after the daemon told the agent), bind in a staging
- * directory and {@link #publish} the socket instead.
+ * (qrexec-client learns its port only after the daemon told the agent), bind in a private
+ * staging directory on the same file system and {@link #publish} the socket instead.
  *
  * <p>The qube owns the directory, so it may swap the new file for a symlink or another file at any
  * time: the file is opened once with {@code O_PATH|O_NOFOLLOW}, checked to be a socket, and changed
