@@ -84,6 +84,10 @@ public final class ServeCommand implements Callable<Integer> {
             + "is denied (default ${DEFAULT-VALUE})", defaultValue = "60")
     long askTimeoutSeconds;
 
+    @Option(names = "--prompt-group", description = "numeric group id whose members (as primary group) may also "
+            + "connect a prompt agent to SOCKET_DIR/prompt.sock (default: root and this user only)")
+    Integer promptGroup;
+
     @Option(names = "--ask-answers", description = "answer dom0's ask prompts from rules 'SERVICE SOURCE ANSWER' "
             + "instead of prompt agents (./qrexec prompt) on SOCKET_DIR/prompt.sock")
     Path askAnswers;
@@ -121,6 +125,9 @@ public final class ServeCommand implements Callable<Integer> {
                 .askTimeout(java.time.Duration.ofSeconds(askTimeoutSeconds));
         if (askAnswers != null) {
             b.dom0Prompt(dev.qrexec.broker.daemon.ask.ScriptedPrompter.load(askAnswers));
+        }
+        if (promptGroup != null) {
+            b.promptSocket(true, new AdminAccess(AdminAccess.ownerOnly().ownerUid(), java.util.Set.of(promptGroup)));
         }
         for (String q : qubes) {
             b.qube(parseQube(q));
