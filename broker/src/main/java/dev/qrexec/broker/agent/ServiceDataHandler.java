@@ -53,6 +53,7 @@ final class ServiceDataHandler extends ChannelInboundHandlerAdapter {
     private InboundPump stdin;
     private boolean stdinEof;
     private RunningService service;
+    private CallEnding ending = CallEnding.PROCESS;
     private OutboundPump stdoutPump;
     private OutboundPump stderrPump;
     private int exitStatus = -1;
@@ -148,6 +149,7 @@ final class ServiceDataHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         service = started.service();
+        ending = started.ending();
         state = State.RUNNING;
         int chunk = WireSession.of(channel).outboundChunkLimit();
         WritabilityGate gate = channel.pipeline().get(WritabilityGate.class);
@@ -161,8 +163,29 @@ final class ServiceDataHandler extends ChannelInboundHandlerAdapter {
             channel.close();
             return;
         }
-        CompletableFuture.allOf(stdoutPump.done(), stderrPump.done(), service.exitStatus())
-                .whenComplete((v, err) -> channel.eventLoop().execute(this::onServiceFinished));
+        CompletableFuture<?> over;
+        if (!ending.socket()) {
+            over = CompletableFuture.allOf(stdoutPump.done(), stderrPump.done(), service.exitStatus());
+        } else if (ending.exitOnServiceEof()) {
+            over = CompletableFuture.allOf(stdoutPump.done(), stderrPump.done());
+        } else {
+            over = CompletableFuture.allOf(stdoutPump.done(), stderrPump.done(), stdin.done());
+        }
+        over.whenComplete((v, err) -> channel.eventLoop().execute(this::onServiceFinished));
+        if (ending.exitOnClientEof()) {
+            // Once the caller's input is delivered (or dropped), close the socket: the stdout pump
+            // then sees its end, sends STDOUT EOF, and the call ends without waiting for the service.
+            stdin.done().whenComplete((v, err) -> channel.eventLoop().execute(this::onClientEofWithExit));
+        }
+    }
+
+    /** {@code exit-on-client-eof}: the caller's stdin ended, so the service's connection is closed. */
+    private void onClientEofWithExit() {
+        if (state != State.RUNNING) {
+            return;
+        }
+        LOG.log(System.Logger.Level.DEBUG, "'{0}': caller sent EOF, closing the service (exit-on-client-eof)", what);
+        service.destroy();
     }
 
     private void onServiceFinished() {
@@ -172,7 +195,11 @@ final class ServiceDataHandler extends ChannelInboundHandlerAdapter {
         if (!stdoutPump.done().join() || !stderrPump.done().join()) {
             return; // the channel closed first; channelInactive cleans up
         }
-        Integer status = service.exitStatus().getNow(ExitCodes.PROBLEM);
+        // A socket service has no exit status of its own: qrexec reports 0 (spec 5.2, 7.2).
+        int status = ending.socket() ? 0 : service.exitStatus().getNow(ExitCodes.PROBLEM);
+        if (ending.socket()) {
+            service.destroy();
+        }
         sendExitAndClose(status);
     }
 

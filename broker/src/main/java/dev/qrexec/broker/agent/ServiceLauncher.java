@@ -25,8 +25,17 @@ public final class ServiceLauncher {
     public sealed interface Launch permits Started, Failed {
     }
 
-    /** The service runs. {@code what} names it for logs. */
-    public record Started(RunningService service, String what) implements Launch {
+    /** The service runs. {@code what} names it for logs; {@code ending} says when its call is over. */
+    public record Started(RunningService service, String what, CallEnding ending) implements Launch {
+        public Started {
+            Objects.requireNonNull(service, "service");
+            Objects.requireNonNull(ending, "ending");
+        }
+
+        /** A process or Java service. */
+        public Started(RunningService service, String what) {
+            this(service, what, CallEnding.PROCESS);
+        }
     }
 
     /** The service could not be started; {@code exitCode} is 125, 126 or 127. */
@@ -87,6 +96,12 @@ public final class ServiceLauncher {
         }
         Map<String, String> env = ServiceEnvironment.of(call, ProcessHandle.current().pid());
         Optional<ServiceLocator.Found> found = locator.find(call);
+        boolean socket = found.isPresent() && found.get().kind() == ServiceLocator.Kind.SOCKET;
+        if (!socket && (config.exitOnClientEof() || config.exitOnServiceEof() || config.skipServiceDescriptor())) {
+            // As Qubes does: these keys only mean something for a socket service.
+            LOG.log(System.Logger.Level.WARNING, "service {0}: exit-on-client-eof, exit-on-service-eof and"
+                    + " skip-service-descriptor apply to socket services only; ignored", call.fullName());
+        }
         if (found.isEmpty()) {
             JavaService builtin = javaServices.get(call.fullName());
             if (builtin == null) {
@@ -103,7 +118,8 @@ public final class ServiceLauncher {
             case SOCKET -> {
                 String descriptor = config.skipServiceDescriptor() ? null : call.fullName() + " " + call.source();
                 try {
-                    return new Started(SocketService.connect(file.file(), descriptor), "socket:" + file.file());
+                    return new Started(SocketService.connect(file.file(), descriptor), "socket:" + file.file(),
+                            CallEnding.socket(config));
                 } catch (IOException e) {
                     return new Failed(ExitCodes.PROBLEM, "cannot connect to service socket " + file.file()
                             + ": " + e.getMessage());

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -25,20 +26,23 @@ final class SocketService implements RunningService {
 
     private SocketService(SocketChannel socket) {
         this.socket = socket;
-        InputStream raw = Channels.newInputStream(socket);
+        // Straight on the channel, not through Channels.newInputStream/newOutputStream: those take
+        // the channel's blocking lock for the whole call, so a read waiting for the service would
+        // hold up the caller's input to it (JDK 17).
         this.in = new InputStream() {
             @Override
             public int read() throws IOException {
-                int b = raw.read();
-                if (b < 0) {
-                    exit.complete(0);
-                }
-                return b;
+                byte[] one = new byte[1];
+                int n = read(one, 0, 1);
+                return n < 0 ? -1 : one[0] & 0xff;
             }
 
             @Override
             public int read(byte[] b, int off, int len) throws IOException {
-                int n = raw.read(b, off, len);
+                if (len == 0) {
+                    return 0;
+                }
+                int n = socket.read(ByteBuffer.wrap(b, off, len));
                 if (n < 0) {
                     exit.complete(0);
                 }
@@ -46,22 +50,25 @@ final class SocketService implements RunningService {
             }
         };
         this.out = new OutputStream() {
-            private final OutputStream delegate = Channels.newOutputStream(socket);
-
             @Override
             public void write(int b) throws IOException {
-                delegate.write(b);
+                write(new byte[] {(byte) b}, 0, 1);
             }
 
             @Override
             public void write(byte[] b, int off, int len) throws IOException {
-                delegate.write(b, off, len);
+                ByteBuffer buf = ByteBuffer.wrap(b, off, len);
+                while (buf.hasRemaining()) {
+                    socket.write(buf);
+                }
             }
 
             @Override
             public void close() throws IOException {
                 // Stdin EOF is a half-close; the service may still answer.
-                socket.shutdownOutput();
+                if (socket.isOpen()) {
+                    socket.shutdownOutput();
+                }
             }
         };
     }

@@ -41,6 +41,8 @@ public final class Main {
                 return QrexecClient.execute(rest);
             case "qvm":
                 return QvmCli.execute(rest);
+            case "prompt":
+                return dev.qrexec.broker.daemon.ask.PromptCommand.execute(rest);
             case "demo":
                 return dev.qrexec.broker.demo.DemoCommand.execute(rest);
             default:
@@ -59,6 +61,7 @@ public final class Main {
         System.err.println("  qrexec-client-vm  call a service from a qube");
         System.err.println("  qrexec-client     run a command or service in a qube from dom0");
         System.err.println("  qvm               manage qubes through the admin socket (qrexec qvm --help)");
+        System.err.println("  prompt            answer the broker's ask prompts in this terminal (qrexec prompt --help)");
         System.err.println("  demo              a small system on sandbox qubes, calls into preloaded disposables");
     }
 }

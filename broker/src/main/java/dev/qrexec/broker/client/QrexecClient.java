@@ -150,7 +150,7 @@ public final class QrexecClient {
 
     static int run(Options o, InputStream in, OutputStream out, PrintStream err)
             throws DataCall.SetupException, IOException, InterruptedException {
-        try (DataCall call = new DataCall(o.vchanDir())) {
+        try (DataCall call = new DataCall(o.vchanDir(), true)) {
             Promise<ExecParamsReply> reply = call.group().next().newPromise();
             ExecCommand request = o.justExec() ? ExecCommand.justExec(o.ownDomain(), 0, o.commandLine())
                     : ExecCommand.exec(o.ownDomain(), 0, o.commandLine());

@@ -162,7 +162,7 @@ public final class QrexecClientVm {
 
     private static int relay(Options o, int domain, int port, InputStream in, OutputStream out, PrintStream err) {
         LocalProgram local = null;
-        try (DataCall call = new DataCall(o.vchanDir())) {
+        try (DataCall call = new DataCall(o.vchanDir(), false)) {
             InputStream source = in;
             OutputStream sink = o.filterStdout() ? new EscapeFilter(out) : out;
             if (!o.local().isEmpty()) {

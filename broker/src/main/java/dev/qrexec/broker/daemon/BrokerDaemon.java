@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -42,6 +43,7 @@ public final class BrokerDaemon implements AutoCloseable {
     private final ThreadPoolExecutor servicePool;
     private final Map<String, Registration> qubes = new ConcurrentHashMap<>();
     private volatile LocalSockets localSockets;
+    private volatile java.nio.file.Path localSocketDir;
 
     /** A declared qube: its connector and its current session. */
     private static final class Registration {
@@ -112,6 +114,7 @@ public final class BrokerDaemon implements AutoCloseable {
      */
     public void serveLocalSockets(java.nio.file.Path dir) {
         LocalSockets local = new LocalSockets(this, dir);
+        localSocketDir = dir;
         localSockets = local;
         for (Registration reg : qubes.values()) {
             local.open(reg.connector.address());
@@ -154,6 +157,11 @@ public final class BrokerDaemon implements AutoCloseable {
                 local.close(name);
             }
         }
+    }
+
+    /** Where the local sockets {@code qrexec.<name>} are served, once {@link #serveLocalSockets} was called. */
+    public Optional<java.nio.file.Path> localSocketDir() {
+        return Optional.ofNullable(localSocketDir);
     }
 
     /** The current session of a declared qube. */
@@ -205,28 +213,36 @@ public final class BrokerDaemon implements AutoCloseable {
             return;
         }
         try {
-            policyPool.execute(() -> {
-                PolicyVerdict verdict = evaluate(request);
+            // The pool thread only evaluates; an ask's wait for the user holds no thread.
+            policyPool.execute(() -> evaluate(request).whenComplete((verdict, error) -> {
+                PolicyVerdict v = error != null ? failed(request, error)
+                        : verdict != null ? verdict : new PolicyVerdict.Deny("policy returned no verdict");
                 try {
-                    source.loop().execute(() -> router.route(source, request, verdict));
+                    source.loop().execute(() -> router.route(source, request, v));
                 } catch (RejectedExecutionException shuttingDown) {
                     LOG.log(Level.DEBUG, "event loop gone, dropping {0}", request);
                 }
-            });
+            }));
         } catch (RejectedExecutionException e) {
             refuse(source, request, "policy queue full (" + config.policyQueue() + " waiting)");
             source.endCall();
         }
     }
 
-    private PolicyVerdict evaluate(CallRequest request) {
+    private CompletableFuture<PolicyVerdict> evaluate(CallRequest request) {
         try {
-            PolicyVerdict v = policy.evaluate(request);
-            return v != null ? v : new PolicyVerdict.Deny("policy returned no verdict");
-        } catch (Exception | StackOverflowError e) {
-            LOG.log(Level.WARNING, "policy failed on " + request + ", denying", e);
-            return new PolicyVerdict.Deny("policy error: " + e);
+            CompletableFuture<PolicyVerdict> f = policy.evaluateAsync(request);
+            return f != null ? f : CompletableFuture.completedFuture(new PolicyVerdict.Deny("policy returned no verdict"));
+        } catch (RuntimeException | StackOverflowError e) {
+            return CompletableFuture.failedFuture(e);
         }
+    }
+
+    private static PolicyVerdict failed(CallRequest request, Throwable error) {
+        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                ? error.getCause() : error;
+        LOG.log(Level.WARNING, "policy failed on " + request + ", denying", cause);
+        return new PolicyVerdict.Deny("policy error: " + cause);
     }
 
     /** Refuses a pending call: SERVICE_REFUSED with the ident bytes as received. */

@@ -8,9 +8,10 @@ import java.util.Objects;
  *
  * @param defaultUser        user that replaces {@code DEFAULT} in command lines sent to agents
  * @param maxCallsPerQube    calls one qube may have in flight (policy, setup, data); more are refused
- * @param policyThreads      threads evaluating policy (it may block on files, system info or an ask
- *                           prompt); where evaluation can block long, size it above
- *                           {@code maxCallsPerQube} so one qube's blocked calls cannot hold every thread
+ * @param policyThreads      threads evaluating policy (it may block on files or system info; an ask
+ *                           waiting for the user holds none, see {@link CallPolicy#evaluateAsync});
+ *                           where evaluation can block long, size it above {@code maxCallsPerQube}
+ *                           so one qube's blocked calls cannot hold every thread
  * @param policyQueue        calls waiting for a policy thread; more are refused
  * @param dataConnectTimeout how long a data endpoint may take to appear or connect
  * @param agentRetryMax      longest pause between attempts to reach an agent's control socket

@@ -131,6 +131,16 @@ final class RelayCall implements CallLeg {
             }
             listener = f.channel();
             listener.closeFuture().addListener(c -> java.nio.file.Files.deleteIfExists(tgtSocket));
+            try {
+                // before EXEC_CMDLINE: the target's agent connects only once it has it
+                ChannelSocketOwner.grantToDirectoryOwner(tgtSocket);
+            } catch (java.io.IOException | RuntimeException e) {
+                listener.close();
+                source.abandonPort(sourcePort);
+                target.abandonPort(targetPort);
+                refuse("cannot give " + target.name() + " its data socket " + tgtSocket + ": " + e.getMessage());
+                return;
+            }
             acceptTimeout = loop.schedule(() -> targetFailed("agent of " + target.name()
                     + " did not connect its data channel"), daemon.config().dataConnectTimeout().toMillis(),
                     TimeUnit.MILLISECONDS);

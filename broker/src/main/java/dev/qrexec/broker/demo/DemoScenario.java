@@ -15,8 +15,9 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * What {@code ./qrexec demo} does, as a reusable sequence: start the small system, wait for the
- * preloads, open URLs and a file in disposables from {@code work} (and one call the policy
- * refuses), show the queue refilling, stop everything and check that nothing is left behind.
+ * preloads, open URLs and a file in disposables from {@code work}, copy a file to {@code personal}
+ * (the policy asks; the scripted prompt takes the default), one call the policy refuses, show the
+ * queue refilling, stop everything and check that nothing is left behind.
  */
 public final class DemoScenario {
 
@@ -30,6 +31,9 @@ public final class DemoScenario {
     /** One call of the scenario. */
     private record Step(String target, String service, byte[] input, String label, int expectedExit) {
     }
+
+    /** How the demo's prompt answers (ScriptedPrompter rules). */
+    static final String ASK_ANSWERS = DemoSystem.FILECOPY + " " + DemoSystem.WORK + " default\n* * deny\n";
 
     private final Path stateDir;
     private final String backend;
@@ -57,6 +61,8 @@ public final class DemoScenario {
                 new Step("@dispvm", "qubes.OpenURL", url("https://www.qubes-os.org/doc/"), "qubes.OpenURL https://www.qubes-os.org/doc/", 0),
                 new Step("@dispvm", "qubes.OpenInVM", pdf, "qubes.OpenInVM report.pdf", 0),
                 new Step("@dispvm", "qubes.OpenURL", url("https://example.org/"), "qubes.OpenURL https://example.org/", 0),
+                new Step(DemoSystem.PERSONAL, DemoSystem.FILECOPY, "%PDF-1.7 quarterly\n".getBytes(StandardCharsets.UTF_8),
+                        "qubes.Filecopy report.pdf (asked: default)", 0),
                 new Step(DemoSystem.PERSONAL, "qubes.VMShell", new byte[0], "qubes.VMShell", 126));
     }
 
@@ -82,7 +88,8 @@ public final class DemoScenario {
         Thread hook = null;
         try {
             out.println("qrexec demo: state in " + stateDir);
-            system = DemoSystem.builder(stateDir).backend(backend).start();
+            // Nobody sits at the demo's prompt: the ask for qubes.Filecopy is answered with its default.
+            system = DemoSystem.builder(stateDir).backend(backend).askAnswers(ASK_ANSWERS).start();
             // Ctrl-C still stops the qubes (the hook only runs if the demo did not finish).
             DemoSystem started = system;
             hook = new Thread(started::close, "qrexec-demo-shutdown");

@@ -58,6 +58,8 @@ public final class DemoSystem implements AutoCloseable {
     public static final String DVM = "default-dvm";
     public static final String WORK = "work";
     public static final String PERSONAL = "personal";
+    /** The service whose policy asks (30-user.policy: work → personal, default personal). */
+    public static final String FILECOPY = "qubes.Filecopy";
 
     private final SystemLayout layout;
     private final BackendChoice backend;
@@ -119,6 +121,11 @@ public final class DemoSystem implements AutoCloseable {
 
     public DispvmManager manager() {
         return manager;
+    }
+
+    /** dom0's prompt, where asks go when no answers are scripted. */
+    public dev.qrexec.broker.daemon.ask.PromptHub promptHub() {
+        return server.promptHub();
     }
 
     public BrokerDaemon daemon() {
@@ -335,9 +342,22 @@ public final class DemoSystem implements AutoCloseable {
         private final Map<String, String> extraPolicies = new LinkedHashMap<>();
         private final Map<String, String> serviceScripts = new LinkedHashMap<>();
         private String hostClassPath = System.getProperty("java.class.path");
+        private String askAnswers;
 
         private Builder(Path stateDir) {
             this.stateDir = Objects.requireNonNull(stateDir, "stateDir");
+            // A stand-in for the file copy service, so that the policy's ask for it can be shown.
+            serviceScripts.put(FILECOPY, "#!/bin/sh\necho \"received $(wc -c) bytes from $QREXEC_REMOTE_DOMAIN\"\n");
+        }
+
+        /**
+         * Answers dom0's ask prompts with these {@code ScriptedPrompter} rules (a demo has nobody at
+         * the terminal); without them, asks go to prompt agents ({@code ./qrexec prompt}).
+         */
+        public Builder askAnswers(String rules) {
+            dev.qrexec.broker.daemon.ask.ScriptedPrompter.parse(rules); // fail here, not at start()
+            this.askAnswers = rules;
+            return this;
         }
 
         /** {@code auto} (sandbox, else sim), {@code sandbox} (fail if unavailable) or {@code sim}. */
@@ -424,7 +444,7 @@ public final class DemoSystem implements AutoCloseable {
                         .readiness((qube, timeout) -> self.thenCompose(s -> s.awaitAgent(qube, timeout)))
                         .build();
                 DispvmManager m = manager;
-                server = BrokerServer.builder()
+                BrokerServer.Builder sb = BrokerServer.builder()
                         .policyDir(layout.policyDir())
                         .systemInfo(new RegistrySystemInfo(m))
                         .socketDir(layout.socketDir())
@@ -434,6 +454,11 @@ public final class DemoSystem implements AutoCloseable {
                             out.write((java.time.Instant.now().toString() + "\n").getBytes(StandardCharsets.UTF_8));
                             return 0;
                         }))
+                        .askTimeout(Duration.ofSeconds(60));
+                if (askAnswers != null) {
+                    sb.dom0Prompt(dev.qrexec.broker.daemon.ask.ScriptedPrompter.parse(askAnswers));
+                }
+                server = sb
                         .disposables(new DispvmDisposables(m, choice.hypervisor()))
                         .qubeStarter(new RegistryQubeStarter(m, layout, name -> self.thenCompose(s -> s.startQube(name))))
                         .start();

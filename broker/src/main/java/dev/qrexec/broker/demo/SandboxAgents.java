@@ -2,24 +2,21 @@ package dev.qrexec.broker.demo;
 
 import dev.qrexec.xen.QubeSpec;
 
-import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * The agent is each sandboxed qube's init. Its channel directory is shared with the qube's group
- * once it runs, so that the broker's listeners in it are reachable by the qube
- * ({@link ChannelSocketAccess}).
+ * The agent is each sandboxed qube's init. The qube reaches the broker's listeners in its channel
+ * directory because the broker hands each one to the directory's owner before telling the qube
+ * about it ({@link dev.qrexec.broker.daemon.ChannelSocketOwner}).
  */
 final class SandboxAgents implements QubeAgents {
 
     private final AgentBundle bundle;
     private final Path templateRoot;
-    private final ChannelSocketAccess access;
 
     SandboxAgents(AgentBundle bundle, Path templateRoot) {
         this.bundle = bundle;
         this.templateRoot = templateRoot;
-        this.access = new ChannelSocketAccess();
     }
 
     @Override
@@ -27,11 +24,9 @@ final class SandboxAgents implements QubeAgents {
         return spec.templateRoot(templateRoot).init(bundle.init(qube)).environment(bundle.environment());
     }
 
-    /** init started the agent; before the broker binds anything in its directory, share it (see access). */
     @Override
-    public void started(QubeSpec spec) throws IOException {
-        access.share(spec.channelDir().orElseThrow(() ->
-                new IllegalStateException(spec.name() + " has no channel directory")));
+    public void started(QubeSpec spec) {
+        // nothing to share: see ChannelSocketOwner
     }
 
     @Override
@@ -41,6 +36,6 @@ final class SandboxAgents implements QubeAgents {
 
     @Override
     public void close() {
-        access.close();
+        // nothing held
     }
 }

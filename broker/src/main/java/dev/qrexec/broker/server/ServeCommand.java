@@ -80,6 +80,18 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--no-policy-socket", description = "do not serve policy.sock")
     boolean noPolicySocket;
 
+    @Option(names = "--ask-timeout", description = "seconds a user may take to answer an ask prompt before the call "
+            + "is denied (default ${DEFAULT-VALUE})", defaultValue = "60")
+    long askTimeoutSeconds;
+
+    @Option(names = "--prompt-group", description = "numeric group id whose members (as primary group) may also "
+            + "connect a prompt agent to SOCKET_DIR/prompt.sock (default: root and this user only)")
+    Integer promptGroup;
+
+    @Option(names = "--ask-answers", description = "answer dom0's ask prompts from rules 'SERVICE SOURCE ANSWER' "
+            + "instead of prompt agents (./qrexec prompt) on SOCKET_DIR/prompt.sock")
+    Path askAnswers;
+
     /** Parses {@code NAME:DOMID:SOCKET_DIR}. */
     static AgentAddress parseQube(String spec) {
         String[] parts = spec.split(":", 3);
@@ -109,7 +121,14 @@ public final class ServeCommand implements Callable<Integer> {
                 .socketDir(socketDir)
                 .servePolicySocket(!noPolicySocket)
                 .config(DaemonConfig.defaults().withDefaultUser(defaultUser).withMaxCallsPerQube(maxCallsPerQube))
-                .dom0Services(new Dom0Services(serviceDirs));
+                .dom0Services(new Dom0Services(serviceDirs))
+                .askTimeout(java.time.Duration.ofSeconds(askTimeoutSeconds));
+        if (askAnswers != null) {
+            b.dom0Prompt(dev.qrexec.broker.daemon.ask.ScriptedPrompter.load(askAnswers));
+        }
+        if (promptGroup != null) {
+            b.promptSocket(true, new AdminAccess(AdminAccess.ownerOnly().ownerUid(), java.util.Set.of(promptGroup)));
+        }
         for (String q : qubes) {
             b.qube(parseQube(q));
         }

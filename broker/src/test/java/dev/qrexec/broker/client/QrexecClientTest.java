@@ -143,4 +143,49 @@ class QrexecClientTest {
             control.send(RawPeer.EXEC_CMDLINE, RawPeer.concat(RawPeer.le(domain, port), RawPeer.cstr(cmdline)));
         }
     }
+
+    /**
+     * Run by root for a sandboxed qube (its own uid, owner of its channel directory): the agent
+     * may poll for the data socket before qrexec-client binds it, and must never find one it
+     * cannot connect to. The socket appears already the qube's, mode 0600.
+     */
+    @Test
+    void theDataSocketAppearsAlreadyGivenToTheChannelDirectorysOwner() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                Files.getAttribute(Path.of("/proc/self"), "unix:uid").equals(0), "chown needs root");
+        Path chan = Files.createDirectory(tmp.resolve("ch44"));
+        Files.setAttribute(chan, "unix:uid", 4242);
+        Files.setAttribute(chan, "unix:gid", 4343);
+        Files.setPosixFilePermissions(chan, PosixFilePermissions.fromString("rwx------"));
+        Path data = chan.resolve("vchan.0.44.516.sock");
+        try (RawPeer.Listener local = new RawPeer.Listener(tmp.resolve("qrexec.vm44"))) {
+            Map<String, String> env = Map.of("VCHAN_SOCKET_DIR", chan.toString(), "VCHAN_DOMAIN", "0");
+            CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> QrexecClient.execute(env,
+                    new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(),
+                    new PrintStream(new ByteArrayOutputStream(), true), "--socket-dir=" + tmp, "-d", "vm44",
+                    "DEFAULT:QUBESRPC test.Echo dom0"));
+            try (RawPeer d = local.accept()) {
+                d.sendHello(3);
+                d.expect(RawPeer.HELLO);
+                d.expect(RawPeer.EXEC_CMDLINE);
+                d.send(RawPeer.EXEC_CMDLINE, RawPeer.le(44, 516));
+                // Poll as the agent does; whatever is found must already be the qube's.
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1))
+                        .until(() -> Files.exists(data, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+                assertEquals(4242, Files.getAttribute(data, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS));
+                assertEquals(4343, Files.getAttribute(data, "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS));
+                assertEquals("rw-------", PosixFilePermissions.toString(
+                        Files.getPosixFilePermissions(data, java.nio.file.LinkOption.NOFOLLOW_LINKS)));
+                try (RawPeer service = RawPeer.connect(data, Duration.ofSeconds(5))) {
+                    service.sendHello(3);
+                    service.expect(RawPeer.HELLO);
+                    service.send(RawPeer.DATA_STDOUT, new byte[0]);
+                    service.send(RawPeer.DATA_STDERR, new byte[0]);
+                    service.send(RawPeer.DATA_EXIT_CODE, RawPeer.le(4));
+                    assertEquals(4, exit.get(15, TimeUnit.SECONDS));
+                }
+            }
+        }
+        assertTrue(Files.notExists(data), "qrexec-client removes its socket");
+    }
 }

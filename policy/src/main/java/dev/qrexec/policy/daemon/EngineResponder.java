@@ -16,7 +16,7 @@ import java.util.function.Supplier;
  *
  * <p>An {@code ask} in normal mode needs a person at a prompt. This responder has no prompt (the
  * standalone daemon runs without a GUI agent), so it denies, as the reference does for a source
- * without a GUI qube; the broker, which can reach the prompt, supplies its own responder.
+ * without a GUI qube; a daemon that can reach a prompt answers with {@link AskingResponder}.
  */
 public final class EngineResponder implements PolicyResponder {
 

@@ -98,6 +98,16 @@ public record DaemonReply(String text, Decision.Ask pendingAsk) {
         return allowText(prefix, request, chosenTarget, ask.user(), ask.autostart(), ask.requestedTarget(), system);
     }
 
+    /**
+     * The reply when a pending ask got no usable answer (no GUI qube, invalid response, no answer
+     * in time, the prompt failed): a logged denial with {@code why}.
+     */
+    public static DaemonReply afterUnusableAnswer(PolicyRequest request, String why, SystemInfo system) {
+        String prefix = "qrexec: " + request.service() + request.argument() + ": " + request.source() + " -> "
+                + request.intendedTarget() + ":";
+        return refuse(prefix, request, why, system);
+    }
+
     private static DaemonReply allowText(String prefix, PolicyRequest request, String target, String user,
                                          boolean autostart, String requestedTarget, SystemInfo system) {
         String source = request.effectiveSource();

@@ -34,6 +34,25 @@ public record Notification(String guivm, String resolution, String service, Stri
         return m;
     }
 
+    /**
+     * The notification for the outcome of an answered ask (spec 5.4 step 6, 5.8): {@code allowed}
+     * to {@code resolvedTarget}, or denied; sent only if {@code notify} and the source has a guivm.
+     */
+    public static Optional<Notification> forAskOutcome(PolicyRequest request, SystemInfo system, boolean allowed,
+                                                       String resolvedTarget, boolean notify) {
+        if (!notify || request.mode().justEvaluate()) {
+            return Optional.empty();
+        }
+        String source = request.effectiveSource();
+        QubeInfo sourceQube = system.get(source);
+        String guivm = sourceQube == null ? null : sourceQube.guivm();
+        if (guivm == null || guivm.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Notification(guivm, allowed ? "allow" : "deny", request.service(), request.argument(),
+                source, allowed ? resolvedTarget : request.intendedTarget()));
+    }
+
     /** The notification a decision calls for in this request's mode, if any. */
     public static Optional<Notification> forDecision(PolicyRequest request, Decision decision, SystemInfo system) {
         if (request.mode().justEvaluate()) {

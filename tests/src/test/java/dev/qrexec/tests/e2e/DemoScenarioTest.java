@@ -56,7 +56,7 @@ class DemoScenarioTest {
         assertEquals(List.of(), r.leftovers(), run.output);
         assertFalse(Files.exists(run.stateDir), "state directory deleted: " + run.output);
         List<CallRow> rows = r.rows();
-        assertEquals(5, rows.size(), run.output);
+        assertEquals(6, rows.size(), run.output);
 
         CallRow url = rows.get(0);
         assertEquals("allow", url.decision());
@@ -75,13 +75,19 @@ class DemoScenarioTest {
         assertTrue(third.disposable().matches("disp\\d+"), run.output);
         assertTrue(List.of("preloaded", "cold").contains(third.origin()), run.output);
 
-        CallRow shell = rows.get(3);
+        CallRow copy = rows.get(3);
+        assertEquals("ask", copy.decision(), "qubes.Filecopy work personal ask: " + run.output);
+        assertEquals("30-user.policy:21", copy.rule());
+        assertEquals(0, copy.exitCode(), "the scripted prompt chose the default target: " + run.output);
+        assertEquals("-", copy.disposable());
+
+        CallRow shell = rows.get(4);
         assertEquals("deny", shell.decision());
         assertEquals("90-default.policy:18", shell.rule(), "qubes.VMShell @anyvm @anyvm deny");
         assertEquals(126, shell.exitCode());
         assertEquals("-", shell.disposable());
 
-        CallRow afterRefill = rows.get(4);
+        CallRow afterRefill = rows.get(5);
         assertEquals("preloaded", afterRefill.origin(), "the refilled queue serves the next call: " + run.output);
         assertTrue(rows.stream().map(CallRow::disposable).filter(d -> !d.equals("-")).distinct().count() == 4,
                 "four calls, four disposables: " + run.output);

@@ -77,7 +77,7 @@ public final class OutboundPump {
                 try {
                     n = buf.writeBytes(source, chunk);
                 } catch (IOException e) {
-                    buf.release();
+                    // buf is released below, with the EOF
                     LOG.log(System.Logger.Level.DEBUG, "read of " + stream + " source failed, treating as EOF: " + e);
                     n = -1;
                 }
