@@ -1,7 +1,6 @@
 package dev.qrexec.bench.policydaemon;
 
 import dev.qrexec.examples.ExamplePolicies;
-import dev.qrexec.policy.daemon.DomainSocketTransport;
 import dev.qrexec.policy.daemon.EngineResponder;
 import dev.qrexec.policy.daemon.PolicySocketServer;
 import dev.qrexec.policy.daemon.SocketRequest;
@@ -54,11 +53,9 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "20000", description = "Unmeasured requests first (default ${DEFAULT-VALUE}).")
     long warmup;
 
-    @Option(names = "--workers", defaultValue = "0", description = "Server event-loop threads (default: the server's default, 1).")
+    @Option(names = "--workers", defaultValue = "0",
+            description = "Server threads waiting for connections (default: the server's default, 1).")
     int workers;
-
-    @Option(names = "--transport", description = "epoll or nio (default: epoll when available).")
-    String transport;
 
     @Option(names = "--cache", defaultValue = "" + EngineResponder.DEFAULT_CACHE_ENTRIES,
             description = "Replies the server remembers per policy snapshot; 0 evaluates every request (default ${DEFAULT-VALUE}).")
@@ -110,16 +107,13 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
             ServerProcess daemon = null;
             Path socket = externalSocket;
             if (socket == null && serverProcess) {
-                daemon = ServerProcess.start(work.resolve("policy.sock"), policyDir, systemFile, workers, transport,
+                daemon = ServerProcess.start(work.resolve("policy.sock"), policyDir, systemFile, workers,
                         work.resolve("daemon.log"));
                 socket = daemon.socket();
             } else if (socket == null) {
                 PolicySocketServer.Builder b = PolicySocketServer.builder().socket(work.resolve("policy.sock")).responder(responder);
                 if (workers > 0) {
                     b.workerThreads(workers);
-                }
-                if (transport != null) {
-                    b.transport(DomainSocketTransport.valueOf(transport.toUpperCase(Locale.ROOT)));
                 }
                 server = b.start();
                 socket = server.path();
@@ -129,8 +123,7 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
                         policy.current().rules().size(), policyDir, clients, mix.size(), cacheEntries,
                         daemon != null ? "own JVM (PolicyCli daemon), " + (workers > 0 ? workers : 1) + " worker threads"
                                 : server == null ? "external " + socket
-                                : server.transport() + ", " + (workers > 0 ? workers : 1)
-                                + " worker threads, in this JVM");
+                                : (workers > 0 ? workers : 1) + " worker threads, in this JVM");
                 if (warmup > 0) {
                     LoadClients.Result w = LoadClients.run(socket, mix, clients, warmup, duration);
                     System.out.printf("warm-up: %d requests, %.0f/s, %d errors%n", w.requests(), w.perSecond(), w.errors());

@@ -25,7 +25,7 @@ final class ServerProcess implements AutoCloseable {
     }
 
     /** Starts the daemon on {@code socket} and waits (at most 30 s) until it serves. */
-    static ServerProcess start(Path socket, Path policyDir, Path systemInfo, int workers, String transport, Path log)
+    static ServerProcess start(Path socket, Path policyDir, Path systemInfo, int workers, Path log)
             throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -37,9 +37,6 @@ final class ServerProcess implements AutoCloseable {
                 "--legacy-dir", policyDir.resolveSibling("legacy").toString()));
         if (workers > 0) {
             command.addAll(List.of("--workers", Integer.toString(workers)));
-        }
-        if (transport != null) {
-            command.addAll(List.of("--transport", transport));
         }
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         // Per-request INFO lines would measure the logger, not the daemon.

@@ -1,0 +1,98 @@
+package dev.qrexec.policy.daemon;
+
+import java.lang.System.Logger.Level;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The one thread that looks after the serving threads of a server, so that they can block:
+ * <ul>
+ *   <li>a connection still open {@code readTimeout} after it was accepted (a client that sent
+ *       nothing, or not a whole request) is closed without a reply, which aborts the read its
+ *       thread is blocked in;</li>
+ *   <li>when a connection has held its thread for {@link #STALL} and no thread is accepting, a
+ *       thread is added, so that a slow client delays the others by about that much only.</li>
+ * </ul>
+ *
+ * <p>Why a periodic scan instead of a timer per connection: arming and cancelling a timer per
+ * request costs more than the request. The scan reads one volatile field per serving thread. It
+ * runs every {@link #BUSY_TICK} while any connection is being served and every
+ * {@code min(readTimeout / 8, IDLE_TICK)} otherwise, so an idle daemon wakes rarely; a deadline is
+ * met late by at most a tick.
+ */
+final class Watchdog implements Runnable {
+
+    private static final System.Logger LOG = System.getLogger(Watchdog.class.getName());
+    /** How long a connection may hold its thread before another thread is added to accept. */
+    static final long STALL = TimeUnit.MILLISECONDS.toNanos(10);
+    static final long BUSY_TICK = TimeUnit.MILLISECONDS.toNanos(5);
+    static final long IDLE_TICK = TimeUnit.MILLISECONDS.toNanos(100);
+
+    private final ServingThreads threads;
+    private final String name;
+    private final long timeoutNanos;
+    private final long idleTickNanos;
+    private final Thread thread;
+    private volatile boolean stopped;
+
+    Watchdog(ServingThreads threads, String name, long timeoutNanos) {
+        this.threads = threads;
+        this.name = name;
+        this.timeoutNanos = timeoutNanos;
+        this.idleTickNanos = Math.max(Math.min(timeoutNanos / 8, IDLE_TICK), TimeUnit.MILLISECONDS.toNanos(1));
+        this.thread = new Thread(this, "qrexec-" + name + "-watchdog");
+        thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    void stop() {
+        stopped = true;
+        LockSupport.unpark(thread);
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void run() {
+        while (!stopped) {
+            boolean busy = scan(System.nanoTime());
+            LockSupport.parkNanos(this, busy ? Math.min(BUSY_TICK, idleTickNanos) : idleTickNanos);
+        }
+    }
+
+    /** One look at every serving thread; returns whether any connection is being served. */
+    boolean scan(long now) {
+        boolean busy = false;
+        boolean stalled = false;
+        int expired = 0;
+        for (ServingThreads.Worker w : threads.workers()) {
+            Connection c = w.current;
+            if (c == null) {
+                continue;
+            }
+            busy = true;
+            long age = now - c.acceptedNanos;
+            if (age >= timeoutNanos) {
+                if (c.expire()) {
+                    expired++;
+                }
+            } else if (age >= STALL) {
+                stalled = true;
+            }
+        }
+        if (expired > 0) {
+            LOG.log(Level.INFO, "{0}: closed {1} connection(s) without a complete request after {2} ms",
+                    name, expired, TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
+        }
+        if (stalled) {
+            threads.addThreadIfNoneAccepting();
+        }
+        return busy;
+    }
+}
