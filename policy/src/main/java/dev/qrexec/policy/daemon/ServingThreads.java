@@ -101,6 +101,23 @@ final class ServingThreads {
     }
 
     /**
+     * Starts threads up to the core count again if some ended unexpectedly (an {@link Error} in a
+     * serving thread): without this, losing the last one would leave the socket unserved.
+     */
+    void restoreCore() {
+        while (!closed) {
+            int n = live.get();
+            if (n >= coreThreads) {
+                return;
+            }
+            if (live.compareAndSet(n, n + 1)) {
+                LOG.log(Level.WARNING, "{0}: {1} of {2} serving threads left; starting another", protocol.name(), n, coreThreads);
+                startWorker();
+            }
+        }
+    }
+
+    /**
      * Stops: no connection is accepted any more, connections being served are closed, threads end
      * (waits up to {@code timeout} for them).
      */
@@ -164,6 +181,9 @@ final class ServingThreads {
                 }
             } catch (ClosedChannelException e) {
                 // The server is closing (accept was aborted, or the channel was already closed).
+            } catch (Error e) {
+                LOG.log(Level.ERROR, protocol.name() + ": serving thread failed", e);
+                throw e;
             } finally {
                 if (counted) {
                     live.decrementAndGet();

@@ -11,7 +11,8 @@ import java.util.concurrent.locks.LockSupport;
  *       nothing, or not a whole request) is closed without a reply, which aborts the read its
  *       thread is blocked in;</li>
  *   <li>when a connection has held its thread for {@link #STALL} and no thread is accepting, a
- *       thread is added, so that a slow client delays the others by about that much only.</li>
+ *       thread is added, so that a slow client delays the others by about that much only;</li>
+ *   <li>a serving thread that died of an {@link Error} is replaced.</li>
  * </ul>
  *
  * <p>Why a periodic scan instead of a timer per connection: arming and cancelling a timer per
@@ -93,6 +94,7 @@ final class Watchdog implements Runnable {
         if (stalled) {
             threads.addThreadIfNoneAccepting();
         }
+        threads.restoreCore();
         return busy;
     }
 }

@@ -147,6 +147,17 @@ class EvalQueryTest {
             assertEquals("", UnixClient.exchange(server.path(),
                     "policy.EvalSimple+qubes.Filecopy dom0\0work\0@dispvm:x", true));
         }
+        // No system info (qubesd down): the connection closes without a reply, the server goes on.
+        try (PolicySocketServer server = PolicySocketServer.builder()
+                .socket(tmp.resolve("eval2.sock"))
+                .evalService(EvalService.SIMPLE, () -> policy, () -> {
+                    throw new IllegalStateException("no system info yet");
+                })
+                .start()) {
+            for (int i = 0; i < 3; i++) {
+                assertEquals("", UnixClient.exchange(server.path(), "policy.EvalSimple+qubes.Filecopy dom0\0work\0vault", true));
+            }
+        }
         var both = PolicySocketServer.builder().socket(tmp.resolve("x.sock")).responder(r -> "")
                 .evalService(EvalService.GUI, () -> policy, () -> system);
         assertEquals("both responder and evalService set; a socket serves one protocol",

@@ -260,6 +260,30 @@ class PolicySocketServerTest {
     }
 
     @Test
+    void clientsThatHangUpAtOnceLeaveNothingBehind() throws IOException {
+        try (PolicySocketServer server = start()) {
+            for (int i = 0; i < 50; i++) {
+                SocketChannel.open(UnixDomainSocketAddress.of(server.path())).close();
+            }
+            try (SocketChannel flood = SocketChannel.open(UnixDomainSocketAddress.of(server.path()))) {
+                // Garbage without a newline: refused at the line limit, without buffering the rest.
+                ByteBuffer junk = ByteBuffer.wrap(new byte[PolicyRequestParser.MAX_LINE_LENGTH + 1000]);
+                try {
+                    while (junk.hasRemaining()) {
+                        flood.write(junk);
+                    }
+                } catch (IOException e) {
+                    // The server may close first.
+                }
+                assertEquals("", UnixClient.readToEof(flood));
+            }
+            assertEquals(ALLOW, UnixClient.exchange(server.path(), "source=work\nintended_target=vault\nservice_and_arg=s\n\n"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 0 && server.servingThreads() == 1);
+            assertTrue(seen.size() == 1, "only the real request reached the responder: " + seen);
+        }
+    }
+
+    @Test
     void builderValidatesItsArguments() {
         var b = PolicySocketServer.builder();
         assertEquals("workerThreads must be at least 1, was 0",

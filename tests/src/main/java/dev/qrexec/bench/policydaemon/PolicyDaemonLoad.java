@@ -1,5 +1,6 @@
 package dev.qrexec.bench.policydaemon;
 
+import dev.qrexec.broker.server.BrokerServer;
 import dev.qrexec.examples.ExamplePolicies;
 import dev.qrexec.policy.daemon.EngineResponder;
 import dev.qrexec.policy.daemon.PolicySocketServer;
@@ -73,6 +74,11 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
             + "of its own and report its CPU per request apart from the clients'.")
     boolean serverProcess;
 
+    @Option(names = "--broker", description = "Measure the policy.sock of the broker (BrokerServer, as './qrexec serve "
+            + "--system-info F --policy-dir D --socket-dir S' starts it) instead of the standalone daemon; in this JVM, "
+            + "or in its own with --server-process.")
+    boolean broker;
+
     @Option(names = "--write-policy", description = "Only write the generated policy.d and system-info.json into this directory.")
     Path writeTo;
 
@@ -104,12 +110,22 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
             EngineResponder responder = new EngineResponder(policy, system, cacheEntries);
             List<LoadClients.Exchange> mix = mix(new EngineResponder(policy, system, 0), distinct);
             PolicySocketServer server = null;
+            BrokerServer brokerServer = null;
             ServerProcess daemon = null;
             Path socket = externalSocket;
-            if (socket == null && serverProcess) {
-                daemon = ServerProcess.start(work.resolve("policy.sock"), policyDir, systemFile, workers,
+            if (socket == null && serverProcess && broker) {
+                daemon = ServerProcess.startBroker(Files.createDirectories(work.resolve("run")), policyDir, systemFile,
+                        work.resolve("broker.log"));
+                socket = daemon.socket();
+            } else if (socket == null && serverProcess) {
+                daemon = ServerProcess.startDaemon(work.resolve("policy.sock"), policyDir, systemFile, workers,
                         work.resolve("daemon.log"));
                 socket = daemon.socket();
+            } else if (socket == null && broker) {
+                brokerServer = BrokerServer.builder().policyDir(policyDir).systemInfo(system)
+                        .socketDir(Files.createDirectories(work.resolve("run"))).start();
+                server = brokerServer.policySocket();
+                socket = server.path();
             } else if (socket == null) {
                 PolicySocketServer.Builder b = PolicySocketServer.builder().socket(work.resolve("policy.sock")).responder(responder);
                 if (workers > 0) {
@@ -121,8 +137,10 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
             try {
                 System.out.printf("policy: %d rules (%s); clients: %d; distinct requests: %d; reply cache: %d; server: %s%n",
                         policy.current().rules().size(), policyDir, clients, mix.size(), cacheEntries,
-                        daemon != null ? "own JVM (PolicyCli daemon), " + (workers > 0 ? workers : 1) + " worker threads"
+                        daemon != null && broker ? "own JVM (qrexec serve, the broker's policy.sock)"
+                                : daemon != null ? "own JVM (PolicyCli daemon), " + (workers > 0 ? workers : 1) + " worker threads"
                                 : server == null ? "external " + socket
+                                : brokerServer != null ? "the broker's policy.sock (BrokerServer), in this JVM"
                                 : (workers > 0 ? workers : 1) + " worker threads, in this JVM");
                 if (warmup > 0) {
                     LoadClients.Result w = LoadClients.run(socket, mix, clients, warmup, duration);
@@ -153,7 +171,9 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
                 }
                 return r.errors() == 0 ? 0 : 1;
             } finally {
-                if (server != null) {
+                if (brokerServer != null) {
+                    brokerServer.close();
+                } else if (server != null) {
                     server.close();
                 }
                 if (daemon != null) {
