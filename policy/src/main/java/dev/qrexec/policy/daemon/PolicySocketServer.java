@@ -94,6 +94,15 @@ public final class PolicySocketServer implements AutoCloseable {
         return threads.threads();
     }
 
+    /**
+     * Threads added since the start because every thread was held by a connection for longer than
+     * a few milliseconds (slow or silent clients, or a starved machine); each retires once another
+     * thread accepts again.
+     */
+    public int threadsAdded() {
+        return threads.threadsAdded();
+    }
+
     /** Stops accepting, closes open connections, removes the socket file. Idempotent. */
     @Override
     public synchronized void close() {

@@ -49,6 +49,7 @@ final class ServingThreads {
     private final AtomicInteger accepting = new AtomicInteger();
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicInteger nextId = new AtomicInteger();
+    private final AtomicInteger added = new AtomicInteger();
     private volatile boolean closed;
 
     ServingThreads(ServerSocketChannel listener, SocketProtocol protocol, int coreThreads, int maxConnections) {
@@ -75,6 +76,11 @@ final class ServingThreads {
         return live.get();
     }
 
+    /** Threads added so far because every thread was held by a connection for long. */
+    int threadsAdded() {
+        return added.get();
+    }
+
     /** The threads, for the watchdog to look at their connections. */
     Iterable<Worker> workers() {
         return workers;
@@ -91,6 +97,7 @@ final class ServingThreads {
                 return false;
             }
             if (live.compareAndSet(n, n + 1)) {
+                added.incrementAndGet();
                 LOG.log(Level.DEBUG, "{0}: every thread is busy with a slow connection; adding thread {1}",
                         protocol.name(), n + 1);
                 startWorker();

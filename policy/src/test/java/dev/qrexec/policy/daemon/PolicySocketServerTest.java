@@ -163,6 +163,7 @@ class PolicySocketServerTest {
                 });
                 await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 6);
                 assertTrue(server.servingThreads() >= 7, "one per silent client and one accepting: " + server.servingThreads());
+                assertTrue(server.threadsAdded() >= 6, "added while the silent ones held theirs: " + server.threadsAdded());
             } finally {
                 for (SocketChannel ch : silent) {
                     ch.close();

@@ -146,12 +146,17 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
                     LoadClients.Result w = LoadClients.run(socket, mix, clients, warmup, duration);
                     System.out.printf("warm-up: %d requests, %.0f/s, %d errors%n", w.requests(), w.perSecond(), w.errors());
                 }
+                int addedBefore = server == null ? 0 : server.threadsAdded();
                 long cpuBefore = processCpuNanos();
                 long daemonCpuBefore = daemon == null ? -1 : daemon.cpuNanos();
                 LoadClients.Result r = LoadClients.run(socket, mix, clients, requests, duration);
                 long cpu = processCpuNanos() - cpuBefore;
                 long daemonCpu = daemon == null ? -1 : daemon.cpuNanos() - daemonCpuBefore;
                 print(r);
+                if (server != null) {
+                    System.out.printf("server threads added while every thread was held for over 10 ms: %d%n",
+                            server.threadsAdded() - addedBefore);
+                }
                 if (daemon != null && daemonCpuBefore >= 0) {
                     System.out.printf("server cpu: %.2f s of the daemon's JVM for %d requests = %.1f us per request "
                                     + "= %.0f requests per cpu-second%n", daemonCpu / 1e9, r.requests(),
