@@ -52,13 +52,11 @@ public final class PolicySocketServer implements AutoCloseable {
 
     private final Path path;
     private final ServingThreads threads;
-    private final Watchdog watchdog;
     private boolean closed;
 
-    private PolicySocketServer(Path path, ServingThreads threads, Watchdog watchdog) {
+    private PolicySocketServer(Path path, ServingThreads threads) {
         this.path = path;
         this.threads = threads;
-        this.watchdog = watchdog;
     }
 
     public static Builder builder() {
@@ -103,6 +101,11 @@ public final class PolicySocketServer implements AutoCloseable {
         return threads.threadsAdded();
     }
 
+    /** The watchdog thread's state (for tests). */
+    Thread.State watchdogState() {
+        return threads.watchdogState();
+    }
+
     /** Stops accepting, closes open connections, removes the socket file. Idempotent. */
     @Override
     public synchronized void close() {
@@ -110,7 +113,6 @@ public final class PolicySocketServer implements AutoCloseable {
             return;
         }
         closed = true;
-        watchdog.stop();
         threads.close(2, TimeUnit.SECONDS);
         try {
             if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)
@@ -186,8 +188,7 @@ public final class PolicySocketServer implements AutoCloseable {
 
         /**
          * A connection still open this long after it was accepted (a client that sent nothing, or not
-         * a whole request) is closed without a reply, at most {@code min(readTimeout / 8, 100 ms)}
-         * later (default 10 s).
+         * a whole request) is closed without a reply, at most 5 ms later (default 10 s).
          */
         public Builder readTimeout(Duration readTimeout) {
             Objects.requireNonNull(readTimeout, "readTimeout");
@@ -221,6 +222,10 @@ public final class PolicySocketServer implements AutoCloseable {
                 throw new IllegalStateException(responder == null ? "responder not set (or evalService)"
                         : "both responder and evalService set; a socket serves one protocol");
             }
+            if (workerThreads > maxConnections) {
+                throw new IllegalStateException("workerThreads (" + workerThreads + ") exceeds maxConnections ("
+                        + maxConnections + "): threads beyond the limit could only refuse connections");
+            }
             refuseNonSocket(socket);
             Path temporary = socket.resolveSibling(
                     "." + socket.getFileName() + "." + Integer.toHexString(ThreadLocalRandom.current().nextInt()));
@@ -245,13 +250,12 @@ public final class PolicySocketServer implements AutoCloseable {
                 listener.close();
                 throw e;
             }
-            ServingThreads threads = new ServingThreads(listener, protocol, workerThreads, maxConnections);
-            Watchdog watchdog = new Watchdog(threads, protocol.name(), readTimeout.toNanos());
+            ServingThreads threads = new ServingThreads(listener, protocol, workerThreads, maxConnections,
+                    readTimeout.toNanos());
             threads.start();
-            watchdog.start();
             LOG.log(Level.INFO, "{0}: serving {1} ({2} thread(s) ready, at most {3} connections at once)",
                     protocol.name(), socket, workerThreads, maxConnections);
-            return new PolicySocketServer(socket, threads, watchdog);
+            return new PolicySocketServer(socket, threads);
         }
 
         private static void refuseNonSocket(Path socket) throws IOException {

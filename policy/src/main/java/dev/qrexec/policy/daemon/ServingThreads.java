@@ -22,8 +22,9 @@ import java.util.concurrent.locks.LockSupport;
  * that answers it.
  *
  * <p>How a slow client is kept from holding the others up: a serving thread blocked in a read is
- * noticed by the {@link Watchdog}, which adds a thread when nobody is accepting (so the others are
- * served meanwhile), and closes the connection at its deadline (which aborts the blocked read). A
+ * noticed by the {@link Watchdog} (owned by this class), which adds a thread when nobody is
+ * accepting (so the others are served meanwhile), and closes the connection at its deadline (which
+ * aborts the blocked read). A
  * thread beyond {@code coreThreads} retires as soon as it has served and another is accepting. At
  * most {@code maxConnections} connections are served at once; one more thread may exist only to
  * close, without a reply, a connection beyond that limit.
@@ -50,13 +51,17 @@ final class ServingThreads {
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicInteger nextId = new AtomicInteger();
     private final AtomicInteger added = new AtomicInteger();
+    private final Watchdog watchdog;
     private volatile boolean closed;
 
-    ServingThreads(ServerSocketChannel listener, SocketProtocol protocol, int coreThreads, int maxConnections) {
+    /** @param readTimeoutNanos how long after accept a connection is closed if still open */
+    ServingThreads(ServerSocketChannel listener, SocketProtocol protocol, int coreThreads, int maxConnections,
+                   long readTimeoutNanos) {
         this.listener = listener;
         this.protocol = protocol;
         this.coreThreads = coreThreads;
         this.maxConnections = maxConnections;
+        this.watchdog = new Watchdog(this, protocol.name(), readTimeoutNanos);
     }
 
     void start() {
@@ -64,6 +69,22 @@ final class ServingThreads {
             live.incrementAndGet();
             startWorker();
         }
+        watchdog.start();
+    }
+
+    /** The watchdog thread's state (for tests: an idle server's watchdog waits without a timeout). */
+    Thread.State watchdogState() {
+        return watchdog.state();
+    }
+
+    /** Whether any thread is serving a connection right now. */
+    boolean anyConnection() {
+        for (Worker w : workers) {
+            if (w.current != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Connections being served right now. */
@@ -130,6 +151,7 @@ final class ServingThreads {
      */
     void close(long timeout, TimeUnit unit) {
         closed = true;
+        watchdog.stop();
         try {
             listener.close();
         } catch (IOException e) {
@@ -196,6 +218,10 @@ final class ServingThreads {
                     live.decrementAndGet();
                 }
                 workers.remove(this);
+                if (!closed) {
+                    // Replaced by the watchdog if this thread was needed (see restoreCore).
+                    watchdog.connectionStarted();
+                }
             }
         }
 
@@ -229,6 +255,7 @@ final class ServingThreads {
                 if (closed) {
                     return;
                 }
+                watchdog.connectionStarted();
                 byte[] reply = protocol.answer(input.reset(channel));
                 ByteBuffer out = ByteBuffer.wrap(reply);
                 while (out.hasRemaining()) {

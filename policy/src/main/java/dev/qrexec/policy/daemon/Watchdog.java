@@ -16,37 +16,41 @@ import java.util.concurrent.locks.LockSupport;
  * </ul>
  *
  * <p>Why a periodic scan instead of a timer per connection: arming and cancelling a timer per
- * request costs more than the request. The scan reads one volatile field per serving thread. It
- * runs every {@link #BUSY_TICK} while any connection is being served and every
- * {@code min(readTimeout / 8, IDLE_TICK)} otherwise, so an idle daemon wakes rarely; a deadline is
- * met late by at most a tick.
+ * request costs more than the request. The scan reads one volatile field per serving thread, every
+ * {@link #TICK} while any connection is open; a deadline is met late by at most a tick. With no
+ * connection open the watchdog parks without a timeout (an idle daemon never wakes up): the
+ * serving thread that publishes a connection unparks it ({@link #connectionStarted}), which costs
+ * one volatile read per connection while the watchdog is awake.
  */
 final class Watchdog implements Runnable {
 
     private static final System.Logger LOG = System.getLogger(Watchdog.class.getName());
     /** How long a connection may hold its thread before another thread is added to accept. */
     static final long STALL = TimeUnit.MILLISECONDS.toNanos(10);
-    static final long BUSY_TICK = TimeUnit.MILLISECONDS.toNanos(5);
-    static final long IDLE_TICK = TimeUnit.MILLISECONDS.toNanos(100);
+    static final long TICK = TimeUnit.MILLISECONDS.toNanos(5);
 
     private final ServingThreads threads;
     private final String name;
     private final long timeoutNanos;
-    private final long idleTickNanos;
     private final Thread thread;
     private volatile boolean stopped;
+    /** True while parked without a timeout; cleared by whoever wakes it. */
+    private volatile boolean dozing;
 
     Watchdog(ServingThreads threads, String name, long timeoutNanos) {
         this.threads = threads;
         this.name = name;
         this.timeoutNanos = timeoutNanos;
-        this.idleTickNanos = Math.max(Math.min(timeoutNanos / 8, IDLE_TICK), TimeUnit.MILLISECONDS.toNanos(1));
         this.thread = new Thread(this, "qrexec-" + name + "-watchdog");
         thread.setDaemon(true);
     }
 
     void start() {
         thread.start();
+    }
+
+    Thread.State state() {
+        return thread.getState();
     }
 
     void stop() {
@@ -59,11 +63,32 @@ final class Watchdog implements Runnable {
         }
     }
 
+    /**
+     * Called by a serving thread after publishing its connection (or when it dies). Together with
+     * the re-check in {@link #run} before parking, this never misses a connection: either the
+     * watchdog sees the connection, or the serving thread sees {@code dozing} and unparks it.
+     */
+    void connectionStarted() {
+        if (dozing) {
+            dozing = false;
+            LockSupport.unpark(thread);
+        }
+    }
+
     @Override
     public void run() {
         while (!stopped) {
-            boolean busy = scan(System.nanoTime());
-            LockSupport.parkNanos(this, busy ? Math.min(BUSY_TICK, idleTickNanos) : idleTickNanos);
+            if (scan(System.nanoTime())) {
+                LockSupport.parkNanos(this, TICK);
+                continue;
+            }
+            dozing = true;
+            if (threads.anyConnection() || stopped) {
+                dozing = false;
+                continue;
+            }
+            LockSupport.park(this);
+            dozing = false;
         }
     }
 

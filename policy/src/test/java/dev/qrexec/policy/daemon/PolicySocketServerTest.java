@@ -285,6 +285,24 @@ class PolicySocketServerTest {
     }
 
     @Test
+    void anIdleServersWatchdogWaitsWithoutATimerAndStillTimesTheNextConnection() throws IOException {
+        try (PolicySocketServer server = PolicySocketServer.builder()
+                .socket(dir.resolve("policy.sock"))
+                .responder(r -> ALLOW)
+                .readTimeout(Duration.ofMillis(200))
+                .start()) {
+            assertEquals(ALLOW, UnixClient.exchange(server.path(), "source=work\nintended_target=vault\nservice_and_arg=s\n\n"));
+            // No connection open: parked until a serving thread wakes it (no periodic wake-ups).
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.watchdogState() == Thread.State.WAITING);
+            try (SocketChannel silent = SocketChannel.open(UnixDomainSocketAddress.of(server.path()))) {
+                assertEquals("", UnixClient.readToEof(silent), "closed at its deadline");
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 0
+                    && server.watchdogState() == Thread.State.WAITING);
+        }
+    }
+
+    @Test
     void builderValidatesItsArguments() {
         var b = PolicySocketServer.builder();
         assertEquals("workerThreads must be at least 1, was 0",
@@ -294,6 +312,10 @@ class PolicySocketServerTest {
         assertEquals("readTimeout must be positive, was PT0S",
                 assertThrows(IllegalArgumentException.class, () -> b.readTimeout(Duration.ZERO)).getMessage());
         assertEquals("socket path not set", assertThrows(IllegalStateException.class, b::start).getMessage());
+        var tooMany = PolicySocketServer.builder().socket(dir.resolve("y.sock")).responder(r -> "")
+                .workerThreads(4).maxConnections(3);
+        assertEquals("workerThreads (4) exceeds maxConnections (3): threads beyond the limit could only refuse connections",
+                assertThrows(IllegalStateException.class, tooMany::start).getMessage());
         b.socket(dir.resolve("x.sock"));
         assertEquals("responder not set (or evalService)", assertThrows(IllegalStateException.class, b::start).getMessage());
         b.responder(r -> "").socket(dir.resolve("d".repeat(120) + ".sock"));
