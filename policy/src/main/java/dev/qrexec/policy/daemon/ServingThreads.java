@@ -121,8 +121,7 @@ final class ServingThreads {
                 added.incrementAndGet();
                 LOG.log(Level.DEBUG, "{0}: every thread is busy with a slow connection; adding thread {1}",
                         protocol.name(), n + 1);
-                startWorker();
-                return true;
+                return startWorker();
             }
         }
         return false;
@@ -140,7 +139,9 @@ final class ServingThreads {
             }
             if (live.compareAndSet(n, n + 1)) {
                 LOG.log(Level.WARNING, "{0}: {1} of {2} serving threads left; starting another", protocol.name(), n, coreThreads);
-                startWorker();
+                if (!startWorker()) {
+                    return; // tried again at the next scan
+                }
             }
         }
     }
@@ -175,10 +176,20 @@ final class ServingThreads {
         }
     }
 
-    private void startWorker() {
+    /** Starts a thread already counted in {@code live}; uncounts it (and returns false) if the JVM cannot. */
+    private boolean startWorker() {
         Worker w = new Worker();
         workers.add(w);
-        w.thread.start();
+        try {
+            w.thread.start();
+            return true;
+        } catch (OutOfMemoryError e) {
+            // "unable to create native thread": the others go on; the watchdog retries when needed.
+            workers.remove(w);
+            live.decrementAndGet();
+            LOG.log(Level.ERROR, "{0}: cannot start a serving thread: {1}", protocol.name(), e.getMessage());
+            return false;
+        }
     }
 
     /** One serving thread. */
