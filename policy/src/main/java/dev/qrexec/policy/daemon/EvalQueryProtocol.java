@@ -54,7 +54,7 @@ final class EvalQueryProtocol implements SocketProtocol {
     }
 
     @Override
-    public byte[] answer(RequestInput in) throws IOException, MalformedRequestException {
+    public byte[] answer(RequestInput in, Connection connection) throws IOException, MalformedRequestException {
         return (answer(read(in)) + "\n").getBytes(StandardCharsets.US_ASCII);
     }
 

@@ -133,11 +133,13 @@ public final class PolicySocketServer implements AutoCloseable {
     public static final class Builder {
         private Path socket;
         private PolicyResponder responder;
+        private AsyncPolicyResponder asyncResponder;
         private EvalQueryProtocol evalProtocol;
         private int workerThreads = 1;
         private int maxConnections = 256;
         private Duration readTimeout = Duration.ofSeconds(10);
         private int maxLineLength = PolicyRequestParser.MAX_LINE_LENGTH;
+        private Duration replyTimeout = Duration.ofMinutes(2);
 
         private Builder() {
         }
@@ -151,6 +153,30 @@ public final class PolicySocketServer implements AutoCloseable {
         /** Serve the policy.sock protocol (spec 7.1), answering with {@code responder}. */
         public Builder responder(PolicyResponder responder) {
             this.responder = Objects.requireNonNull(responder, "responder");
+            return this;
+        }
+
+        /**
+         * Serve the policy.sock protocol with a responder whose reply may come later (an ask
+         * answered by a user): the serving thread waits for it, at most {@link #replyTimeout}, and
+         * the read deadline stops counting once the request is complete. Other connections are
+         * served meanwhile by added threads (at most {@link #maxConnections} in all).
+         */
+        public Builder asyncResponder(AsyncPolicyResponder responder) {
+            this.asyncResponder = Objects.requireNonNull(responder, "asyncResponder");
+            return this;
+        }
+
+        /**
+         * Longest wait for an {@link #asyncResponder}'s reply (default 2 minutes, longer than an
+         * ask's own timeout); then the answer is {@code result=deny}.
+         */
+        public Builder replyTimeout(Duration replyTimeout) {
+            Objects.requireNonNull(replyTimeout, "replyTimeout");
+            if (replyTimeout.isNegative() || replyTimeout.isZero()) {
+                throw new IllegalArgumentException("replyTimeout must be positive, was " + replyTimeout);
+            }
+            this.replyTimeout = replyTimeout;
             return this;
         }
 
@@ -218,9 +244,10 @@ public final class PolicySocketServer implements AutoCloseable {
             if (socket == null) {
                 throw new IllegalStateException("socket path not set");
             }
-            if ((responder == null) == (evalProtocol == null)) {
-                throw new IllegalStateException(responder == null ? "responder not set (or evalService)"
-                        : "both responder and evalService set; a socket serves one protocol");
+            int protocols = (responder != null ? 1 : 0) + (asyncResponder != null ? 1 : 0) + (evalProtocol != null ? 1 : 0);
+            if (protocols != 1) {
+                throw new IllegalStateException(protocols == 0 ? "responder not set (or asyncResponder, or evalService)"
+                        : "more than one of responder, asyncResponder and evalService set; a socket serves one");
             }
             if (workerThreads > maxConnections) {
                 throw new IllegalStateException("workerThreads (" + workerThreads + ") exceeds maxConnections ("
@@ -235,6 +262,7 @@ public final class PolicySocketServer implements AutoCloseable {
                         + " bytes, the limit of sockaddr_un is " + MAX_SOCKET_PATH_BYTES);
             }
             SocketProtocol protocol = evalProtocol != null ? evalProtocol
+                    : asyncResponder != null ? new PolicyRequestProtocol(asyncResponder, replyTimeout.toNanos(), maxLineLength)
                     : new PolicyRequestProtocol(responder, maxLineLength);
             ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             try {

@@ -164,6 +164,10 @@ final class ServingThreads {
                 c.close();
             }
         }
+        for (Worker w : workers) {
+            // A thread waiting for an asynchronous reply is not woken by closing its channel.
+            w.thread.interrupt();
+        }
         long deadline = System.nanoTime() + unit.toNanos(timeout);
         for (Worker w : workers) {
             long left = deadline - System.nanoTime();
@@ -267,7 +271,7 @@ final class ServingThreads {
                     return;
                 }
                 watchdog.connectionStarted();
-                byte[] reply = protocol.answer(input.reset(channel));
+                byte[] reply = protocol.answer(input.reset(channel), connection);
                 ByteBuffer out = ByteBuffer.wrap(reply);
                 while (out.hasRemaining()) {
                     channel.write(out);

@@ -9,7 +9,8 @@ import java.util.concurrent.locks.LockSupport;
  * <ul>
  *   <li>a connection still open {@code readTimeout} after it was accepted (a client that sent
  *       nothing, or not a whole request) is closed without a reply, which aborts the read its
- *       thread is blocked in;</li>
+ *       thread is blocked in; not one whose request is complete and whose reply is pending (an
+ *       ask: the serving thread bounds that wait itself);</li>
  *   <li>when a connection has held its thread for {@link #STALL} and no thread is accepting, a
  *       thread is added, so that a slow client delays the others by about that much only;</li>
  *   <li>a serving thread that died of an {@link Error} is replaced.</li>
@@ -104,7 +105,7 @@ final class Watchdog implements Runnable {
             }
             busy = true;
             long age = now - c.acceptedNanos;
-            if (age >= timeoutNanos) {
+            if (age >= timeoutNanos && !c.replyPending) {
                 if (c.expire()) {
                     expired++;
                 }

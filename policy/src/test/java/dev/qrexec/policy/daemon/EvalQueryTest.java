@@ -58,7 +58,7 @@ class EvalQueryTest {
     private static String reply(EvalService service, String wire, boolean endInput) {
         EvalQueryProtocol protocol = new EvalQueryProtocol(service, () -> policy, () -> system);
         try {
-            return new String(protocol.answer(ChunkedInput.of(wire, 7)), StandardCharsets.US_ASCII);
+            return new String(protocol.answer(ChunkedInput.of(wire, 7), new Connection(null, 0)), StandardCharsets.US_ASCII);
         } catch (MalformedRequestException e) {
             return null;
         } catch (IOException e) {
@@ -160,7 +160,7 @@ class EvalQueryTest {
         }
         var both = PolicySocketServer.builder().socket(tmp.resolve("x.sock")).responder(r -> "")
                 .evalService(EvalService.GUI, () -> policy, () -> system);
-        assertEquals("both responder and evalService set; a socket serves one protocol",
+        assertEquals("more than one of responder, asyncResponder and evalService set; a socket serves one",
                 assertThrows(IllegalStateException.class, both::start).getMessage());
     }
 }

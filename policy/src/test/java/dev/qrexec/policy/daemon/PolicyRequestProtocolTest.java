@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -94,6 +96,33 @@ class PolicyRequestProtocolTest {
         }));
         assertEquals("result=deny", reply(r -> "user=\u00e9\nresult=allow"));
         assertEquals("result=deny", reply(r -> null));
+    }
+
+    private static final SocketRequest REQUEST = new SocketRequest("work", "vault", "s", "", false, false);
+
+    private static String awaited(AsyncPolicyResponder responder, long timeoutMillis) {
+        return new String(new PolicyRequestProtocol(responder, TimeUnit.MILLISECONDS.toNanos(timeoutMillis), 100)
+                .awaitReply(REQUEST), StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void anAsynchronousReplyIsWaitedForAndTheConnectionMarkedPending() throws Exception {
+        Connection connection = new Connection(null, 0);
+        PolicyRequestProtocol p = new PolicyRequestProtocol(
+                r -> CompletableFuture.supplyAsync(() -> ALLOW), TimeUnit.SECONDS.toNanos(5), 100);
+        assertEquals(ALLOW, new String(p.answer(ChunkedInput.of("source=work\nintended_target=vault\nservice_and_arg=s\n\n", 9),
+                connection), StandardCharsets.US_ASCII));
+        assertTrue(connection.replyPending, "the read deadline no longer applies");
+    }
+
+    @Test
+    void anAsynchronousFailureOrTimeoutIsADeny() {
+        assertEquals("result=deny", awaited(r -> new CompletableFuture<>(), 50));
+        assertEquals("result=deny", awaited(r -> CompletableFuture.failedFuture(new IllegalStateException("bug")), 1000));
+        assertEquals("result=deny", awaited(r -> {
+            throw new IllegalStateException("bug");
+        }, 1000));
+        assertEquals("result=deny", awaited(r -> CompletableFuture.completedFuture("r\u00e9sult=allow"), 1000));
     }
 
     @Test

@@ -21,7 +21,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -303,6 +305,60 @@ class PolicySocketServerTest {
     }
 
     @Test
+    void anAsynchronousReplyOutlivesTheReadDeadlineWhileOthersAreServed() throws Exception {
+        CompletableFuture<String> userAnswer = new CompletableFuture<>();
+        try (PolicySocketServer server = PolicySocketServer.builder()
+                .socket(dir.resolve("policy.sock"))
+                .asyncResponder(r -> r.intendedTarget().equals("ask") ? userAnswer
+                        : CompletableFuture.completedFuture("result=deny"))
+                .readTimeout(Duration.ofMillis(100))
+                .start()) {
+            CompletableFuture<String> asked = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return UnixClient.exchange(server.path(), "source=work\nintended_target=ask\nservice_and_arg=s\n\n");
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 1);
+            // Others are answered meanwhile, and the pending one survives several read deadlines.
+            for (int i = 0; i < 5; i++) {
+                assertEquals("result=deny", UnixClient.exchange(server.path(), "source=work\nintended_target=x\nservice_and_arg=s\n\n"));
+            }
+            await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(() -> true);
+            assertFalse(asked.isDone(), "still waiting for the user");
+            userAnswer.complete(ALLOW);
+            assertEquals(ALLOW, asked.get(5, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void anAsynchronousReplyThatNeverComesIsADenyAfterTheReplyTimeout() throws IOException {
+        try (PolicySocketServer server = PolicySocketServer.builder()
+                .socket(dir.resolve("policy.sock"))
+                .asyncResponder(r -> new CompletableFuture<>())
+                .replyTimeout(Duration.ofMillis(200))
+                .start()) {
+            assertEquals("result=deny", UnixClient.exchange(server.path(), "source=work\nintended_target=x\nservice_and_arg=s\n\n"));
+        }
+    }
+
+    @Test
+    void closeEndsAThreadWaitingForAnAsynchronousReply() throws IOException {
+        PolicySocketServer server = PolicySocketServer.builder()
+                .socket(dir.resolve("policy.sock"))
+                .asyncResponder(r -> new CompletableFuture<>())
+                .start();
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(server.path()))) {
+            ch.write(ByteBuffer.wrap("source=work\nintended_target=x\nservice_and_arg=s\n\n".getBytes(StandardCharsets.US_ASCII)));
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 1);
+            assertTimeoutPreemptively(Duration.ofSeconds(10), server::close);
+            assertEquals(0, server.servingThreads());
+            assertEquals("", UnixClient.readToEof(ch));
+        }
+    }
+
+    @Test
     void builderValidatesItsArguments() {
         var b = PolicySocketServer.builder();
         assertEquals("workerThreads must be at least 1, was 0",
@@ -311,13 +367,16 @@ class PolicySocketServerTest {
                 assertThrows(IllegalArgumentException.class, () -> b.maxConnections(-1)).getMessage());
         assertEquals("readTimeout must be positive, was PT0S",
                 assertThrows(IllegalArgumentException.class, () -> b.readTimeout(Duration.ZERO)).getMessage());
+        assertEquals("replyTimeout must be positive, was PT-1S",
+                assertThrows(IllegalArgumentException.class, () -> b.replyTimeout(Duration.ofSeconds(-1))).getMessage());
         assertEquals("socket path not set", assertThrows(IllegalStateException.class, b::start).getMessage());
         var tooMany = PolicySocketServer.builder().socket(dir.resolve("y.sock")).responder(r -> "")
                 .workerThreads(4).maxConnections(3);
         assertEquals("workerThreads (4) exceeds maxConnections (3): threads beyond the limit could only refuse connections",
                 assertThrows(IllegalStateException.class, tooMany::start).getMessage());
         b.socket(dir.resolve("x.sock"));
-        assertEquals("responder not set (or evalService)", assertThrows(IllegalStateException.class, b::start).getMessage());
+        assertEquals("responder not set (or asyncResponder, or evalService)",
+                assertThrows(IllegalStateException.class, b::start).getMessage());
         b.responder(r -> "").socket(dir.resolve("d".repeat(120) + ".sock"));
         IOException e = assertThrows(IOException.class, b::start);
         assertTrue(e.getMessage().contains("too long"), e.getMessage());
