@@ -1,6 +1,5 @@
 package dev.qrexec.policy.cli;
 
-import dev.qrexec.policy.daemon.DomainSocketTransport;
 import dev.qrexec.policy.daemon.EngineResponder;
 import dev.qrexec.policy.daemon.EvalService;
 import dev.qrexec.policy.daemon.PolicySocketServer;
@@ -55,21 +54,9 @@ final class DaemonCommand implements Callable<Integer> {
     Path legacyDirectory;
 
     @Option(names = "--workers", paramLabel = "N", defaultValue = "0",
-            description = "Event-loop threads (default: 1; one loop avoids a thread hand-over per connection).")
+            description = "Threads waiting for connections at all times (default: 1; more are added while slow "
+                    + "clients hold them).")
     int workers;
-
-    @Option(names = "--transport", paramLabel = "epoll|nio",
-            description = "Force a transport (default: epoll when available, else NIO).")
-    String transport;
-
-    private static DomainSocketTransport transportNamed(String name) {
-        for (DomainSocketTransport t : DomainSocketTransport.values()) {
-            if (t.name().equalsIgnoreCase(name)) {
-                return t;
-            }
-        }
-        throw new IllegalArgumentException("unknown transport '" + name + "' (epoll or nio)");
-    }
 
     @Override
     public Integer call() throws IOException, InterruptedException {
@@ -80,9 +67,6 @@ final class DaemonCommand implements Callable<Integer> {
         try {
             if (workers > 0) {
                 builder.workerThreads(workers);
-            }
-            if (transport != null) {
-                builder.transport(transportNamed(transport));
             }
         } catch (IllegalArgumentException e) {
             err.println("qrexec-policy daemon: " + e.getMessage());
@@ -105,7 +89,7 @@ final class DaemonCommand implements Callable<Integer> {
         try (PolicyService policy = PolicyService.open(dirs.location(), settings);
              SystemInfoFile system = SystemInfoFile.open(systemInfo, settings);
              PolicySocketServer server = builder.responder(new EngineResponder(policy, system)).start()) {
-            err.println("qrexec-policy daemon: serving " + server.path() + " (" + server.transport() + "); policy: "
+            err.println("qrexec-policy daemon: serving " + server.path() + "; policy: "
                     + policy.status().summary());
             if (!system.status().healthy()) {
                 err.println("qrexec-policy daemon: no system info yet, denying everything: " + system.status().lastError());

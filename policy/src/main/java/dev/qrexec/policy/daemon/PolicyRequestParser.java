@@ -8,9 +8,15 @@ import java.util.Map;
  * way the reference daemon does (spec 7.1): only the six known keys, each at most once, booleans
  * spelled exactly {@code yes}/{@code no}, and the three required keys present at the end.
  *
- * <p>Not thread-safe: one instance per connection, used by that connection's event loop only.
+ * <p>Not thread-safe: one instance per request, used by the thread serving it.
  */
 public final class PolicyRequestParser {
+
+    /**
+     * Longest accepted line, in bytes without the newline: the reference reads lines with asyncio's
+     * default 64 KiB limit, and {@code service_and_arg} may legitimately be up to 65,000 bytes.
+     */
+    public static final int MAX_LINE_LENGTH = 65_536;
 
     static final String SOURCE = "source";
     static final String INTENDED_TARGET = "intended_target";

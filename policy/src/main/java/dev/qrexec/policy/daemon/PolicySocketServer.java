@@ -3,18 +3,12 @@ package dev.qrexec.policy.daemon;
 import dev.qrexec.policy.Policy;
 import dev.qrexec.policy.reload.PolicyService;
 import dev.qrexec.policy.system.SystemInfo;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelPipeline;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.EventLoop;
-import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -24,8 +18,6 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -33,13 +25,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * Serves the {@code policy.sock} protocol (spec 7.1) on a Unix domain socket.
+ * Serves the {@code policy.sock} protocol (spec 7.1), or {@code policy.EvalSimple} /
+ * {@code policy.EvalGUI} (spec 7.2), on a Unix domain socket: one request per connection.
  *
- * <p>Pipeline of each connection: {@link ConnectionLimiter} (shared) → {@link RequestDeadline} →
- * {@link RequestLineDecoder} → {@link PolicyRequestValidator} → {@link PolicyReplyHandler} (shared).
- * {@code workerThreads} event loops (default one) accept (one of them) and own the connections;
- * each connection's state lives on its own loop only. Evaluation runs on the event loop (see
- * {@link PolicyReplyHandler}).
+ * <p>Connections are accepted and served by {@link ServingThreads} with blocking calls, watched by
+ * a {@link Watchdog} (deadline per connection, more threads while a slow client holds one). See
+ * docs/architecture/policy-tools.md for why this beats an event loop at one request per connection.
  *
  * <p>The socket is created with mode 0660 (spec 7.1) without a window where it has other modes: it
  * is bound under a temporary name, given its mode, then renamed over {@code path}.
@@ -56,28 +47,23 @@ public final class PolicySocketServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PolicySocketServer.class.getName());
     /** sun_path holds 108 bytes including the terminating NUL. */
     private static final int MAX_SOCKET_PATH_BYTES = 107;
+    private static final int BACKLOG = 1024;
     private static final Set<PosixFilePermission> MODE_0660 = PosixFilePermissions.fromString("rw-rw----");
 
     private final Path path;
-    private final DomainSocketTransport transport;
-    private final EventLoopGroup group;
-    private final Channel serverChannel;
-    private final ConnectionLimiter limiter;
+    private final ServingThreads threads;
+    private boolean closed;
 
-    private PolicySocketServer(Path path, DomainSocketTransport transport, EventLoopGroup group,
-                               Channel serverChannel, ConnectionLimiter limiter) {
+    private PolicySocketServer(Path path, ServingThreads threads) {
         this.path = path;
-        this.transport = transport;
-        this.group = group;
-        this.serverChannel = serverChannel;
-        this.limiter = limiter;
+        this.threads = threads;
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Starts a server with default settings: the best transport, one worker per core. */
+    /** Starts a server with default settings. */
     public static PolicySocketServer start(Path socket, PolicyResponder responder) throws IOException {
         return builder().socket(socket).responder(responder).start();
     }
@@ -96,21 +82,38 @@ public final class PolicySocketServer implements AutoCloseable {
         return path;
     }
 
-    /** The transport in use. */
-    public DomainSocketTransport transport() {
-        return transport;
+    /** Connections being served right now (for status and tests). */
+    public int openConnections() {
+        return threads.openConnections();
     }
 
-    /** Connections open right now (for status and tests). */
-    public int openConnections() {
-        return limiter.openConnections();
+    /** Serving threads right now: the core ones, plus any added while slow clients hold threads. */
+    public int servingThreads() {
+        return threads.threads();
+    }
+
+    /**
+     * Threads added since the start because every thread was held by a connection for longer than
+     * a few milliseconds (slow or silent clients, or a starved machine); each retires once another
+     * thread accepts again.
+     */
+    public int threadsAdded() {
+        return threads.threadsAdded();
+    }
+
+    /** The watchdog thread's state (for tests). */
+    Thread.State watchdogState() {
+        return threads.watchdogState();
     }
 
     /** Stops accepting, closes open connections, removes the socket file. Idempotent. */
     @Override
-    public void close() {
-        serverChannel.close().syncUninterruptibly();
-        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        threads.close(2, TimeUnit.SECONDS);
         try {
             if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)
                     && Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
@@ -123,19 +126,20 @@ public final class PolicySocketServer implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "PolicySocketServer[" + path + ", " + transport + "]";
+        return "PolicySocketServer[" + path + "]";
     }
 
     /** Builds and starts a {@link PolicySocketServer}; each setter validates its argument at once. */
     public static final class Builder {
         private Path socket;
         private PolicyResponder responder;
-        private EvalQueryHandler evalHandler;
-        private DomainSocketTransport transport;
+        private AsyncPolicyResponder asyncResponder;
+        private EvalQueryProtocol evalProtocol;
         private int workerThreads = 1;
-        private int maxConnections = 1024;
+        private int maxConnections = 256;
         private Duration readTimeout = Duration.ofSeconds(10);
-        private int maxLineLength = RequestLineDecoder.MAX_LINE_LENGTH;
+        private int maxLineLength = PolicyRequestParser.MAX_LINE_LENGTH;
+        private Duration replyTimeout = Duration.ofMinutes(2);
 
         private Builder() {
         }
@@ -152,28 +156,41 @@ public final class PolicySocketServer implements AutoCloseable {
             return this;
         }
 
-        /** Serve {@code policy.EvalSimple} or {@code policy.EvalGUI} (spec 7.2) instead of policy.sock. */
-        public Builder evalService(EvalService service, Supplier<Policy> policy, Supplier<SystemInfo> system) {
-            this.evalHandler = new EvalQueryHandler(service, policy, system);
-            return this;
-        }
-
-        /** Forces a transport; by default {@link DomainSocketTransport#best()}. */
-        public Builder transport(DomainSocketTransport transport) {
-            Objects.requireNonNull(transport, "transport");
-            if (!transport.isAvailable()) {
-                throw new IllegalArgumentException("transport " + transport + " is not available on this system");
-            }
-            this.transport = transport;
+        /**
+         * Serve the policy.sock protocol with a responder whose reply may come later (an ask
+         * answered by a user): the serving thread waits for it, at most {@link #replyTimeout}, and
+         * the read deadline stops counting once the request is complete. Other connections are
+         * served meanwhile by added threads (at most {@link #maxConnections} in all).
+         */
+        public Builder asyncResponder(AsyncPolicyResponder responder) {
+            this.asyncResponder = Objects.requireNonNull(responder, "asyncResponder");
             return this;
         }
 
         /**
-         * Event loops (default 1). The single listening socket is accepted on one loop, and Netty
-         * registers each accepted connection on the next loop in turn: with more than one, most
-         * connections cost a hand-off between threads (a task queue and an eventfd wake-up) that
-         * is dearer than the microseconds of work a request needs once it has arrived. More loops
-         * help only when evaluation itself is slow (large policies without the reply cache).
+         * Longest wait for an {@link #asyncResponder}'s reply (default 2 minutes, longer than an
+         * ask's own timeout); then the answer is {@code result=deny}.
+         */
+        public Builder replyTimeout(Duration replyTimeout) {
+            Objects.requireNonNull(replyTimeout, "replyTimeout");
+            if (replyTimeout.isNegative() || replyTimeout.isZero()) {
+                throw new IllegalArgumentException("replyTimeout must be positive, was " + replyTimeout);
+            }
+            this.replyTimeout = replyTimeout;
+            return this;
+        }
+
+        /** Serve {@code policy.EvalSimple} or {@code policy.EvalGUI} (spec 7.2) instead of policy.sock. */
+        public Builder evalService(EvalService service, Supplier<Policy> policy, Supplier<SystemInfo> system) {
+            this.evalProtocol = new EvalQueryProtocol(service, policy, system);
+            return this;
+        }
+
+        /**
+         * Threads that wait for connections at all times (default 1). One thread that accepts and
+         * answers in turn is the cheapest for requests that take microseconds: several must pass the
+         * listening socket from one to the next, a thread wake-up per connection. More are added
+         * (up to {@link #maxConnections}) only while slow clients hold these.
          */
         public Builder workerThreads(int workerThreads) {
             if (workerThreads < 1) {
@@ -183,7 +200,10 @@ public final class PolicySocketServer implements AutoCloseable {
             return this;
         }
 
-        /** Connections beyond this many open at once are closed without a reply (default 1024). */
+        /**
+         * Connections served at once, each by a thread of its own (default 256); one beyond this is
+         * closed at once without a reply (qrexec-daemon then falls back, as for any empty reply).
+         */
         public Builder maxConnections(int maxConnections) {
             if (maxConnections < 1) {
                 throw new IllegalArgumentException("maxConnections must be at least 1, was " + maxConnections);
@@ -194,7 +214,7 @@ public final class PolicySocketServer implements AutoCloseable {
 
         /**
          * A connection still open this long after it was accepted (a client that sent nothing, or not
-         * a whole request) is closed without a reply, at most an eighth of this later (default 10 s).
+         * a whole request) is closed without a reply, at most 5 ms later (default 10 s).
          */
         public Builder readTimeout(Duration readTimeout) {
             Objects.requireNonNull(readTimeout, "readTimeout");
@@ -205,7 +225,7 @@ public final class PolicySocketServer implements AutoCloseable {
             return this;
         }
 
-        /** Longest request line in bytes (default {@link RequestLineDecoder#MAX_LINE_LENGTH}). */
+        /** Longest policy.sock request line in bytes (default {@link PolicyRequestParser#MAX_LINE_LENGTH}). */
         public Builder maxLineLength(int maxLineLength) {
             if (maxLineLength < 1) {
                 throw new IllegalArgumentException("maxLineLength must be positive, was " + maxLineLength);
@@ -224,91 +244,46 @@ public final class PolicySocketServer implements AutoCloseable {
             if (socket == null) {
                 throw new IllegalStateException("socket path not set");
             }
-            if ((responder == null) == (evalHandler == null)) {
-                throw new IllegalStateException(responder == null ? "responder not set (or evalService)"
-                        : "both responder and evalService set; a socket serves one protocol");
+            int protocols = (responder != null ? 1 : 0) + (asyncResponder != null ? 1 : 0) + (evalProtocol != null ? 1 : 0);
+            if (protocols != 1) {
+                throw new IllegalStateException(protocols == 0 ? "responder not set (or asyncResponder, or evalService)"
+                        : "more than one of responder, asyncResponder and evalService set; a socket serves one");
+            }
+            if (workerThreads > maxConnections) {
+                throw new IllegalStateException("workerThreads (" + workerThreads + ") exceeds maxConnections ("
+                        + maxConnections + "): threads beyond the limit could only refuse connections");
             }
             refuseNonSocket(socket);
             Path temporary = socket.resolveSibling(
                     "." + socket.getFileName() + "." + Integer.toHexString(ThreadLocalRandom.current().nextInt()));
-            int pathBytes = temporary.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            int pathBytes = temporary.toString().getBytes(StandardCharsets.UTF_8).length;
             if (pathBytes > MAX_SOCKET_PATH_BYTES) {
                 throw new IOException("socket path " + socket + " is too long: binding needs " + pathBytes
                         + " bytes, the limit of sockaddr_un is " + MAX_SOCKET_PATH_BYTES);
             }
-            DomainSocketTransport chosen = transport != null ? transport : DomainSocketTransport.best();
-            // One group accepts and serves: a connection accepted on a loop that also serves it needs no
-            // hand-off between threads, which matters at one connection per request.
-            EventLoopGroup workers = new MultiThreadIoEventLoopGroup(workerThreads,
-                    new DefaultThreadFactory("qrexec-policy-io", true), chosen.ioHandlerFactory());
-            ConnectionLimiter limiter = new ConnectionLimiter(maxConnections);
-            PolicyReplyHandler replyHandler = responder == null ? null : new PolicyReplyHandler(responder);
-            EvalQueryHandler evalQueries = evalHandler;
-            Map<EventLoop, DeadlineSweeper> sweepers = sweepers(workers, readTimeout.toNanos());
-            int lineLimit = maxLineLength;
+            SocketProtocol protocol = evalProtocol != null ? evalProtocol
+                    : asyncResponder != null ? new PolicyRequestProtocol(asyncResponder, replyTimeout.toNanos(), maxLineLength)
+                    : new PolicyRequestProtocol(responder, maxLineLength);
+            ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             try {
-                ServerBootstrap bootstrap = new ServerBootstrap()
-                        .group(workers)
-                        .channel(chosen.serverChannelClass())
-                        .option(ChannelOption.SO_BACKLOG, 1024);
-                if (chosen.supportsHalfClosure()) {
-                    // A client may end its request with EOF instead of an empty line and still read the reply.
-                    bootstrap.childOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-                }
-                Channel channel = bootstrap
-                        .childHandler(new ChannelInitializer<>() {
-                            @Override
-                            protected void initChannel(Channel ch) {
-                                ChannelPipeline p = ch.pipeline();
-                                p.addLast("limit", limiter);
-                                p.addLast("deadline", new RequestDeadline(sweepers));
-                                if (evalQueries != null) {
-                                    p.addLast("query", new EvalQueryDecoder());
-                                    p.addLast("eval", evalQueries);
-                                } else {
-                                    p.addLast("lines", new RequestLineDecoder(lineLimit));
-                                    p.addLast("request", new PolicyRequestValidator());
-                                    p.addLast("reply", replyHandler);
-                                }
-                            }
-                        })
-                        .bind(chosen.address(temporary))
-                        .sync()
-                        .channel();
+                listener.bind(UnixDomainSocketAddress.of(temporary), BACKLOG);
                 try {
                     Files.setPosixFilePermissions(temporary, MODE_0660);
                     Files.move(temporary, socket, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 } catch (IOException | RuntimeException e) {
-                    channel.close().syncUninterruptibly();
                     Files.deleteIfExists(temporary);
                     throw e;
                 }
-                LOG.log(Level.INFO, "{0}: serving {1} ({2}, {3} worker threads)",
-                        evalQueries != null ? evalQueries.serviceName() : "policy.sock", socket, chosen, workerThreads);
-                return new PolicySocketServer(socket, chosen, workers, channel, limiter);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-                throw new IOException("interrupted while binding " + socket, e);
             } catch (IOException | RuntimeException e) {
-                workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-                throw e instanceof IOException io ? io
-                        : new IOException("cannot serve " + socket + ": " + e.getMessage(), e);
-            } catch (Exception e) {
-                // Netty's sync() rethrows checked bind failures (e.g. Errors.NativeIoException) unchecked-ly.
-                workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-                throw new IOException("cannot serve " + socket + ": " + e.getMessage(), e);
+                listener.close();
+                throw e;
             }
-        }
-
-        /** One sweeper per loop: each loop's connections are timed by that loop alone. */
-        private static Map<EventLoop, DeadlineSweeper> sweepers(EventLoopGroup group, long timeoutNanos) {
-            Map<EventLoop, DeadlineSweeper> sweepers = new HashMap<>();
-            for (EventExecutor executor : group) {
-                EventLoop loop = (EventLoop) executor;
-                sweepers.put(loop, new DeadlineSweeper(loop, timeoutNanos));
-            }
-            return Map.copyOf(sweepers);
+            ServingThreads threads = new ServingThreads(listener, protocol, workerThreads, maxConnections,
+                    readTimeout.toNanos());
+            threads.start();
+            LOG.log(Level.INFO, "{0}: serving {1} ({2} thread(s) ready, at most {3} connections at once)",
+                    protocol.name(), socket, workerThreads, maxConnections);
+            return new PolicySocketServer(socket, threads);
         }
 
         private static void refuseNonSocket(Path socket) throws IOException {

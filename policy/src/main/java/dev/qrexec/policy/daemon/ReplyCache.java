@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Bounded: when {@code maxEntries} is reached the cache is emptied and refills (a client spraying
  * distinct requests costs memory for at most {@code maxEntries} replies). Thread-safe and lock-free;
- * shared by all event loops.
+ * shared by all serving threads.
  */
 final class ReplyCache {
 

@@ -89,12 +89,4 @@ class DaemonCommandTest {
         assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket is removed on stop");
         assertFalse(Files.exists(evalSocket, LinkOption.NOFOLLOW_LINKS));
     }
-
-    @Test
-    void badTransportIsAUsageError() {
-        CliRun r = CliRun.run("daemon", "--socket", tmp.resolve("s").toString(), "--system-info", "x",
-                "--policy-dir", "d", "--transport", "kqueue");
-        assertEquals(2, r.exit());
-        assertTrue(r.err().contains("kqueue"), r.err());
-    }
 }

@@ -3,7 +3,6 @@ package dev.qrexec.policy.daemon;
 import static dev.qrexec.policy.testing.Fixtures.write;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -12,10 +11,6 @@ import dev.qrexec.policy.load.PolicyLoader;
 import dev.qrexec.policy.load.PolicyLocation;
 import dev.qrexec.policy.system.SystemInfo;
 import dev.qrexec.policy.testing.Fixtures;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.CorruptedFrameException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -59,51 +54,47 @@ class EvalQueryTest {
         return s.getBytes(StandardCharsets.ISO_8859_1);
     }
 
+    /** The reply to a query delivered in pieces, or null if the connection is closed without one. */
     private static String reply(EvalService service, String wire, boolean endInput) {
-        EmbeddedChannel ch = new EmbeddedChannel(new EvalQueryDecoder(),
-                new EvalQueryHandler(service, () -> policy, () -> system));
-        ch.writeInbound(Unpooled.wrappedBuffer(bytes(wire)));
-        if (endInput) {
-            ch.pipeline().fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
-        }
-        ByteBuf out = ch.readOutbound();
-        if (out == null) {
-            assertFalse(ch.isOpen(), "no reply means the connection was closed");
-            return null;
-        }
+        EvalQueryProtocol protocol = new EvalQueryProtocol(service, () -> policy, () -> system);
         try {
-            return out.toString(StandardCharsets.US_ASCII);
-        } finally {
-            out.release();
+            return new String(protocol.answer(ChunkedInput.of(wire, 7), new Connection(null, 0)), StandardCharsets.US_ASCII);
+        } catch (MalformedRequestException e) {
+            return null;
+        } catch (IOException e) {
+            throw new AssertionError(e);
         }
     }
 
     @Test
-    void decoderSplitsHeaderMetadataAndPayload() {
-        EmbeddedChannel ch = new EmbeddedChannel(new EvalQueryDecoder());
-        ch.writeInbound(Unpooled.wrappedBuffer(bytes("policy.EvalSimple+qubes.Filecopy sys-gui keyword ")));
-        ch.writeInbound(Unpooled.wrappedBuffer(bytes("adminvm\0work\0vault")));
-        assertNull(ch.readInbound(), "the payload ends at EOF or 96 bytes");
-        ch.finish();
-        EvalQueryDecoder.RawEvalQuery q = ch.readInbound();
+    void readSplitsHeaderMetadataAndPayload() throws Exception {
+        EvalQueryProtocol.RawEvalQuery q = EvalQueryProtocol.read(ChunkedInput.of(
+                "policy.EvalSimple+qubes.Filecopy sys-gui keyword adminvm\0work\0vault", 5));
         assertArrayEquals(bytes("policy.EvalSimple+qubes.Filecopy"), q.header());
         assertArrayEquals(bytes("sys-gui keyword adminvm"), q.metadata());
         assertArrayEquals(bytes("work\0vault"), q.payload());
     }
 
     @Test
-    void decoderStopsReadingAt96PayloadBytes() {
-        EmbeddedChannel ch = new EmbeddedChannel(new EvalQueryDecoder());
-        ch.writeInbound(Unpooled.wrappedBuffer(bytes("policy.EvalSimple+s c\0" + "x".repeat(200))));
-        EvalQueryDecoder.RawEvalQuery q = ch.readInbound();
+    void readStopsAt96PayloadBytes() throws Exception {
+        ChunkedInput source = new ChunkedInput("policy.EvalSimple+s c\0" + "x".repeat(200), 1);
+        EvalQueryProtocol.RawEvalQuery q = EvalQueryProtocol.read(new RequestInput(64).reset(source));
         assertEquals(96, q.payload().length);
+        assertEquals(104, source.unread(), "the rest is never read");
     }
 
     @Test
-    void decoderFailsWhenInputEndsInsideTheHeader() {
-        EmbeddedChannel ch = new EmbeddedChannel(new EvalQueryDecoder());
-        ch.writeInbound(Unpooled.wrappedBuffer(bytes("policy.EvalSimple+s caller")));
-        assertThrows(CorruptedFrameException.class, ch::finish);
+    void readFailsWhenInputEndsInsideTheHeader() {
+        MalformedRequestException e = assertThrows(MalformedRequestException.class,
+                () -> EvalQueryProtocol.read(ChunkedInput.of("policy.EvalSimple+s caller", 4)));
+        assertEquals("connection ended inside the qrexec metadata", e.getMessage());
+    }
+
+    @Test
+    void readFailsOnAHeaderBeyondTheLimit() {
+        MalformedRequestException e = assertThrows(MalformedRequestException.class,
+                () -> EvalQueryProtocol.read(ChunkedInput.of("p".repeat(EvalQueryProtocol.MAX_FIELD + 1), 4096)));
+        assertEquals("qrexec header longer than 65536 bytes", e.getMessage());
     }
 
     @Test
@@ -156,9 +147,20 @@ class EvalQueryTest {
             assertEquals("", UnixClient.exchange(server.path(),
                     "policy.EvalSimple+qubes.Filecopy dom0\0work\0@dispvm:x", true));
         }
+        // No system info (qubesd down): the connection closes without a reply, the server goes on.
+        try (PolicySocketServer server = PolicySocketServer.builder()
+                .socket(tmp.resolve("eval2.sock"))
+                .evalService(EvalService.SIMPLE, () -> policy, () -> {
+                    throw new IllegalStateException("no system info yet");
+                })
+                .start()) {
+            for (int i = 0; i < 3; i++) {
+                assertEquals("", UnixClient.exchange(server.path(), "policy.EvalSimple+qubes.Filecopy dom0\0work\0vault", true));
+            }
+        }
         var both = PolicySocketServer.builder().socket(tmp.resolve("x.sock")).responder(r -> "")
                 .evalService(EvalService.GUI, () -> policy, () -> system);
-        assertEquals("both responder and evalService set; a socket serves one protocol",
+        assertEquals("more than one of responder, asyncResponder and evalService set; a socket serves one",
                 assertThrows(IllegalStateException.class, both::start).getMessage());
     }
 }

@@ -1,7 +1,7 @@
 package dev.qrexec.bench.policydaemon;
 
+import dev.qrexec.broker.server.BrokerServer;
 import dev.qrexec.examples.ExamplePolicies;
-import dev.qrexec.policy.daemon.DomainSocketTransport;
 import dev.qrexec.policy.daemon.EngineResponder;
 import dev.qrexec.policy.daemon.PolicySocketServer;
 import dev.qrexec.policy.daemon.SocketRequest;
@@ -54,11 +54,9 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "20000", description = "Unmeasured requests first (default ${DEFAULT-VALUE}).")
     long warmup;
 
-    @Option(names = "--workers", defaultValue = "0", description = "Server event-loop threads (default: the server's default, 1).")
+    @Option(names = "--workers", defaultValue = "0",
+            description = "Server threads waiting for connections (default: the server's default, 1).")
     int workers;
-
-    @Option(names = "--transport", description = "epoll or nio (default: epoll when available).")
-    String transport;
 
     @Option(names = "--cache", defaultValue = "" + EngineResponder.DEFAULT_CACHE_ENTRIES,
             description = "Replies the server remembers per policy snapshot; 0 evaluates every request (default ${DEFAULT-VALUE}).")
@@ -75,6 +73,11 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
     @Option(names = "--server-process", description = "Run the daemon (PolicyCli daemon, default reply cache) in a JVM "
             + "of its own and report its CPU per request apart from the clients'.")
     boolean serverProcess;
+
+    @Option(names = "--broker", description = "Measure the policy.sock of the broker (BrokerServer, as './qrexec serve "
+            + "--system-info F --policy-dir D --socket-dir S' starts it) instead of the standalone daemon; in this JVM, "
+            + "or in its own with --server-process.")
+    boolean broker;
 
     @Option(names = "--write-policy", description = "Only write the generated policy.d and system-info.json into this directory.")
     Path writeTo;
@@ -107,19 +110,26 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
             EngineResponder responder = new EngineResponder(policy, system, cacheEntries);
             List<LoadClients.Exchange> mix = mix(new EngineResponder(policy, system, 0), distinct);
             PolicySocketServer server = null;
+            BrokerServer brokerServer = null;
             ServerProcess daemon = null;
             Path socket = externalSocket;
-            if (socket == null && serverProcess) {
-                daemon = ServerProcess.start(work.resolve("policy.sock"), policyDir, systemFile, workers, transport,
+            if (socket == null && serverProcess && broker) {
+                daemon = ServerProcess.startBroker(Files.createDirectories(work.resolve("run")), policyDir, systemFile,
+                        work.resolve("broker.log"));
+                socket = daemon.socket();
+            } else if (socket == null && serverProcess) {
+                daemon = ServerProcess.startDaemon(work.resolve("policy.sock"), policyDir, systemFile, workers,
                         work.resolve("daemon.log"));
                 socket = daemon.socket();
+            } else if (socket == null && broker) {
+                brokerServer = BrokerServer.builder().policyDir(policyDir).systemInfo(system)
+                        .socketDir(Files.createDirectories(work.resolve("run"))).start();
+                server = brokerServer.policySocket();
+                socket = server.path();
             } else if (socket == null) {
                 PolicySocketServer.Builder b = PolicySocketServer.builder().socket(work.resolve("policy.sock")).responder(responder);
                 if (workers > 0) {
                     b.workerThreads(workers);
-                }
-                if (transport != null) {
-                    b.transport(DomainSocketTransport.valueOf(transport.toUpperCase(Locale.ROOT)));
                 }
                 server = b.start();
                 socket = server.path();
@@ -127,20 +137,26 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
             try {
                 System.out.printf("policy: %d rules (%s); clients: %d; distinct requests: %d; reply cache: %d; server: %s%n",
                         policy.current().rules().size(), policyDir, clients, mix.size(), cacheEntries,
-                        daemon != null ? "own JVM (PolicyCli daemon), " + (workers > 0 ? workers : 1) + " worker threads"
+                        daemon != null && broker ? "own JVM (qrexec serve, the broker's policy.sock)"
+                                : daemon != null ? "own JVM (PolicyCli daemon), " + (workers > 0 ? workers : 1) + " worker threads"
                                 : server == null ? "external " + socket
-                                : server.transport() + ", " + (workers > 0 ? workers : 1)
-                                + " worker threads, in this JVM");
+                                : brokerServer != null ? "the broker's policy.sock (BrokerServer), in this JVM"
+                                : (workers > 0 ? workers : 1) + " worker threads, in this JVM");
                 if (warmup > 0) {
                     LoadClients.Result w = LoadClients.run(socket, mix, clients, warmup, duration);
                     System.out.printf("warm-up: %d requests, %.0f/s, %d errors%n", w.requests(), w.perSecond(), w.errors());
                 }
+                int addedBefore = server == null ? 0 : server.threadsAdded();
                 long cpuBefore = processCpuNanos();
                 long daemonCpuBefore = daemon == null ? -1 : daemon.cpuNanos();
                 LoadClients.Result r = LoadClients.run(socket, mix, clients, requests, duration);
                 long cpu = processCpuNanos() - cpuBefore;
                 long daemonCpu = daemon == null ? -1 : daemon.cpuNanos() - daemonCpuBefore;
                 print(r);
+                if (server != null) {
+                    System.out.printf("server threads added while every thread was held for over 10 ms: %d%n",
+                            server.threadsAdded() - addedBefore);
+                }
                 if (daemon != null && daemonCpuBefore >= 0) {
                     System.out.printf("server cpu: %.2f s of the daemon's JVM for %d requests = %.1f us per request "
                                     + "= %.0f requests per cpu-second%n", daemonCpu / 1e9, r.requests(),
@@ -160,7 +176,9 @@ public final class PolicyDaemonLoad implements Callable<Integer> {
                 }
                 return r.errors() == 0 ? 0 : 1;
             } finally {
-                if (server != null) {
+                if (brokerServer != null) {
+                    brokerServer.close();
+                } else if (server != null) {
                     server.close();
                 }
                 if (daemon != null) {

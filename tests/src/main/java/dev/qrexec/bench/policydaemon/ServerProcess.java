@@ -10,9 +10,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The standalone daemon ({@code PolicyCli daemon}) in a JVM of its own, so that the harness can
- * report the server's CPU per request apart from its clients' (as on a real system, where the
- * callers are qrexec-daemon processes, not threads of the policy daemon).
+ * A policy.sock server in a JVM of its own (the standalone daemon, or the broker), so that the
+ * harness can report the server's CPU per request apart from its clients' (as on a real system,
+ * where the callers are qrexec-daemon processes, not threads of the policy daemon).
  */
 final class ServerProcess implements AutoCloseable {
 
@@ -24,12 +24,11 @@ final class ServerProcess implements AutoCloseable {
         this.socket = socket;
     }
 
-    /** Starts the daemon on {@code socket} and waits (at most 30 s) until it serves. */
-    static ServerProcess start(Path socket, Path policyDir, Path systemInfo, int workers, String transport, Path log)
+    /** Starts the standalone daemon ({@code PolicyCli daemon}) on {@code socket} and waits (at most 30 s) until it serves. */
+    static ServerProcess startDaemon(Path socket, Path policyDir, Path systemInfo, int workers, Path log)
             throws IOException {
         List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"),
+                java(), "-cp", System.getProperty("java.class.path"),
                 "dev.qrexec.policy.cli.PolicyCli", "daemon",
                 "--socket", socket.toString(),
                 "--system-info", systemInfo.toString(),
@@ -38,19 +37,39 @@ final class ServerProcess implements AutoCloseable {
         if (workers > 0) {
             command.addAll(List.of("--workers", Integer.toString(workers)));
         }
-        if (transport != null) {
-            command.addAll(List.of("--transport", transport));
-        }
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb = new ProcessBuilder(command);
         // Per-request INFO lines would measure the logger, not the daemon.
         pb.environment().put("QREXEC_LOG_LEVEL", "WARNING");
-        Process process = pb.start();
+        return start(pb, socket, log);
+    }
+
+    /**
+     * Starts the broker as {@code ./qrexec serve --system-info F --policy-dir D --socket-dir S} does
+     * (no qubes) and waits until its {@code S/policy.sock} serves; logging at WARNING, as for the daemon.
+     */
+    static ServerProcess startBroker(Path socketDir, Path policyDir, Path systemInfo, Path log) throws IOException {
+        Path logging = socketDir.resolveSibling("broker-logging.properties");
+        Files.writeString(logging, ".level=WARNING\nhandlers=java.util.logging.ConsoleHandler\n");
+        ProcessBuilder pb = new ProcessBuilder(java(), "-Djava.util.logging.config.file=" + logging,
+                "-cp", System.getProperty("java.class.path"), "dev.qrexec.broker.cli.Main", "serve",
+                "--system-info", systemInfo.toString(),
+                "--policy-dir", policyDir.toString(),
+                "--socket-dir", socketDir.toString());
+        return start(pb, socketDir.resolve("policy.sock"), log);
+    }
+
+    private static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static ServerProcess start(ProcessBuilder pb, Path socket, Path log) throws IOException {
+        Process process = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
         ServerProcess server = new ServerProcess(process, socket);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.exists(socket)) {
             if (!process.isAlive() || System.nanoTime() > deadline) {
                 server.close();
-                throw new IOException("daemon did not start serving " + socket + "; its output: "
+                throw new IOException("server did not start serving " + socket + "; its output: "
                         + (Files.exists(log) ? Files.readString(log) : "(none)"));
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));

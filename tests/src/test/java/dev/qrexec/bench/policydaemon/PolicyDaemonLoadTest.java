@@ -37,6 +37,15 @@ class PolicyDaemonLoadTest {
     }
 
     @Test
+    void shortRunThroughTheBrokersPolicySocketHasNoErrors() {
+        String out = run("--broker", "--rules", "3", "--clients", "2", "--requests", "400", "--warmup", "0",
+                "--duration", "30s");
+        assertTrue(out.contains("the broker's policy.sock (BrokerServer)"), out);
+        assertTrue(out.contains("measured: 400 requests"), out);
+        assertTrue(out.contains("errors: 0"), out);
+    }
+
+    @Test
     void writesThePolicyForAnExternalDaemon(@TempDir Path tmp) throws Exception {
         String out = run("--rules", "7", "--write-policy", tmp.toString());
         assertTrue(out.startsWith("wrote "), out);

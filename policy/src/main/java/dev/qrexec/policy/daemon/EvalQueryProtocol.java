@@ -6,59 +6,78 @@ import dev.qrexec.policy.PolicyRequest;
 import dev.qrexec.policy.reply.DaemonReply;
 import dev.qrexec.policy.system.QubeInfo;
 import dev.qrexec.policy.system.SystemInfo;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandler.Sharable;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.handler.codec.DecoderException;
-import io.netty.handler.timeout.ReadTimeoutException;
-import java.lang.System.Logger.Level;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * Answers {@code policy.EvalSimple} / {@code policy.EvalGUI} (spec 7.2): validates the query as the
- * reference does, evaluates it in {@code just_evaluate} + {@code assume_yes_for_ask} mode and
- * writes {@code result=allow\n} or {@code result=deny\n}. Any validation failure closes the
- * connection without a reply (logged with the reason).
+ * {@code policy.EvalSimple} / {@code policy.EvalGUI} (spec 7.2) as qrexec delivers them to a socket
+ * service: the header {@code <service>+<argument> } (up to the first space), the metadata
+ * {@code <caller> ...} (up to the first NUL), then the payload {@code source\0target}: up to
+ * {@link #MAX_PAYLOAD} bytes, ending at that size or at the end of input.
+ *
+ * <p>The query is validated as the reference does, evaluated in {@code just_evaluate} +
+ * {@code assume_yes_for_ask} mode and answered {@code result=allow\n} or {@code result=deny\n};
+ * any validation failure closes the connection without a reply.
  */
-@Sharable
-public final class EvalQueryHandler extends SimpleChannelInboundHandler<EvalQueryDecoder.RawEvalQuery> {
+final class EvalQueryProtocol implements SocketProtocol {
 
-    private static final System.Logger LOG = System.getLogger(EvalQueryHandler.class.getName());
+    /** The payload is {@code source\0target}: 31 + 1 + 63 bytes at most, the reference reads 96. */
+    static final int MAX_PAYLOAD = 96;
+    /** Header and metadata limit (asyncio's default line limit in the reference). */
+    static final int MAX_FIELD = 65_536;
+
+    /**
+     * The parts of one query, bytes as received.
+     *
+     * @param header   {@code service[+argument]} without the terminating space
+     * @param metadata the caller's part, without the terminating NUL
+     * @param payload  {@code source\0target}, at most {@link #MAX_PAYLOAD} bytes
+     */
+    record RawEvalQuery(byte[] header, byte[] metadata, byte[] payload) {
+    }
 
     private final EvalService service;
     private final Supplier<Policy> policy;
     private final Supplier<SystemInfo> system;
 
-    public EvalQueryHandler(EvalService service, Supplier<Policy> policy, Supplier<SystemInfo> system) {
+    EvalQueryProtocol(EvalService service, Supplier<Policy> policy, Supplier<SystemInfo> system) {
         this.service = Objects.requireNonNull(service, "service");
         this.policy = Objects.requireNonNull(policy, "policy");
         this.system = Objects.requireNonNull(system, "system");
     }
 
-    /** The qrexec service this handler answers. */
-    public String serviceName() {
+    @Override
+    public String name() {
         return service.serviceName();
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, EvalQueryDecoder.RawEvalQuery query) {
-        String reply;
-        try {
-            reply = answer(query);
-        } catch (MalformedRequestException e) {
-            LOG.log(Level.WARNING, "{0}: closing without reply: {1}", service.serviceName(), e.getMessage());
-            ctx.close();
-            return;
+    public byte[] answer(RequestInput in, Connection connection) throws IOException, MalformedRequestException {
+        return (answer(read(in)) + "\n").getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** Splits the input into header, metadata and payload. */
+    static RawEvalQuery read(RequestInput in) throws IOException, MalformedRequestException {
+        byte[] header = field(in, (byte) ' ', "qrexec header");
+        byte[] metadata = field(in, (byte) 0, "qrexec metadata");
+        return new RawEvalQuery(header, metadata, in.take(in.require(MAX_PAYLOAD)));
+    }
+
+    private static byte[] field(RequestInput in, byte terminator, String what)
+            throws IOException, MalformedRequestException {
+        int end = in.find(terminator, MAX_FIELD, what);
+        if (end < 0) {
+            throw new MalformedRequestException("connection ended inside the " + what);
         }
-        ctx.writeAndFlush(ByteBufUtil.writeAscii(ctx.alloc(), reply + "\n")).addListener(ChannelFutureListener.CLOSE);
+        byte[] bytes = in.take(end);
+        in.skip(1);
+        return bytes;
     }
 
     /** The reply line (without newline) for a query, or why there must be none. */
-    String answer(EvalQueryDecoder.RawEvalQuery query) throws MalformedRequestException {
+    String answer(RawEvalQuery query) throws MalformedRequestException {
         String header = ascii(query.header(), "service name");
         int plus = header.indexOf('+');
         String invoked = plus < 0 ? header : header.substring(0, plus);
@@ -132,16 +151,5 @@ public final class EvalQueryHandler extends SimpleChannelInboundHandler<EvalQuer
             }
         }
         return -1;
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof DecoderException || cause instanceof ReadTimeoutException) {
-            LOG.log(Level.WARNING, "{0}: closing without reply: {1}", service.serviceName(),
-                    cause instanceof ReadTimeoutException ? "read timeout" : cause.getMessage());
-        } else {
-            LOG.log(Level.WARNING, service.serviceName() + ": connection error; closing", cause);
-        }
-        ctx.close();
     }
 }
