@@ -259,7 +259,10 @@ public final class BrokerServer implements AutoCloseable {
                 }
                 PolicySocketServer policySocket = null;
                 if (servePolicySocket) {
-                    policySocket = PolicySocketServer.start(socketDir.resolve("policy.sock"), responder);
+                    // The same asking responder as the broker's own calls: a real qrexec-daemon's
+                    // ask gets its answer once the user chose (the reply outlives the read deadline).
+                    policySocket = PolicySocketServer.builder().socket(socketDir.resolve("policy.sock"))
+                            .asyncResponder(asking).replyTimeout(askTimeout.plusSeconds(5)).start();
                     resources.add(policySocket);
                 }
                 UnixSocketTransport transport = UnixSocketTransport.create(ioThreads);

@@ -31,8 +31,9 @@ import java.util.function.Supplier;
  *
  * <p>Threads: {@link #replyAsync} evaluates on the calling thread and never waits for the user;
  * the answer is handled on the thread that completes the prompt's future (or the JDK's timeout
- * thread). Replies that neither asked nor notified are remembered per policy and system info
- * snapshot, like {@link EngineResponder}'s; asks and notifying decisions are never cached.
+ * thread). Final replies are remembered per policy and system info snapshot, like
+ * {@link EngineResponder}'s, with the notification they call for, which is sent again on every
+ * hit (each call notifies); asks are never cached (each must be asked).
  */
 public final class AskingResponder implements AsyncPolicyResponder {
 
@@ -46,7 +47,11 @@ public final class AskingResponder implements AsyncPolicyResponder {
     private final AskPrompter prompter;
     private final Notifier notifier;
     private final Duration askTimeout;
-    private final ReplyCache cache;
+    private final ReplyCache<FinalReply> cache;
+
+    /** A reply that needs no user, and the notification each such call sends. */
+    private record FinalReply(String text, Optional<Notification> notification) {
+    }
 
     private AskingResponder(Builder b) {
         this.policy = b.policy;
@@ -54,7 +59,7 @@ public final class AskingResponder implements AsyncPolicyResponder {
         this.prompter = b.prompter;
         this.notifier = b.notifier;
         this.askTimeout = b.askTimeout;
-        this.cache = b.cacheEntries == 0 ? null : new ReplyCache(b.cacheEntries);
+        this.cache = b.cacheEntries == 0 ? null : new ReplyCache<>(b.cacheEntries);
     }
 
     /**
@@ -89,9 +94,10 @@ public final class AskingResponder implements AsyncPolicyResponder {
         }
         Policy policyInForce = policy.get();
         if (cache != null) {
-            String remembered = cache.get(policyInForce, systemInfo, wire);
+            FinalReply remembered = cache.get(policyInForce, systemInfo, wire);
             if (remembered != null) {
-                return CompletableFuture.completedFuture(remembered);
+                remembered.notification().ifPresent(this::send);
+                return CompletableFuture.completedFuture(remembered.text());
             }
         }
         PolicyRequest request = EngineResponder.toPolicyRequest(wire);
@@ -102,8 +108,8 @@ public final class AskingResponder implements AsyncPolicyResponder {
         }
         Optional<Notification> notification = Notification.forDecision(request, decision, systemInfo);
         notification.ifPresent(this::send);
-        if (cache != null && notification.isEmpty()) {
-            cache.put(policyInForce, systemInfo, wire, reply.text());
+        if (cache != null) {
+            cache.put(policyInForce, systemInfo, wire, new FinalReply(reply.text(), notification));
         }
         return CompletableFuture.completedFuture(reply.text());
     }

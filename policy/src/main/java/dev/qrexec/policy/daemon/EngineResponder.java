@@ -27,7 +27,7 @@ public final class EngineResponder implements PolicyResponder {
 
     private final Supplier<Policy> policy;
     private final Supplier<SystemInfo> system;
-    private final ReplyCache cache;
+    private final ReplyCache<String> cache;
 
     /**
      * A responder that remembers up to {@link #DEFAULT_CACHE_ENTRIES} replies per snapshot (see {@link ReplyCache}).
@@ -49,7 +49,7 @@ public final class EngineResponder implements PolicyResponder {
         if (cacheEntries < 0) {
             throw new IllegalArgumentException("cacheEntries must not be negative, was " + cacheEntries);
         }
-        this.cache = cacheEntries == 0 ? null : new ReplyCache(cacheEntries);
+        this.cache = cacheEntries == 0 ? null : new ReplyCache<>(cacheEntries);
     }
 
     @Override

@@ -16,13 +16,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * distinct requests costs memory for at most {@code maxEntries} replies). Thread-safe and lock-free;
  * shared by all serving threads.
  */
-final class ReplyCache {
+final class ReplyCache<V> {
 
-    private record Generation(Object policy, Object system, ConcurrentHashMap<SocketRequest, String> replies) {
+    private record Generation<V>(Object policy, Object system, ConcurrentHashMap<SocketRequest, V> replies) {
     }
 
     private final int maxEntries;
-    private final AtomicReference<Generation> generation = new AtomicReference<>(new Generation(null, null,
+    private final AtomicReference<Generation<V>> generation = new AtomicReference<>(new Generation<>(null, null,
             new ConcurrentHashMap<>()));
 
     ReplyCache(int maxEntries) {
@@ -33,25 +33,25 @@ final class ReplyCache {
     }
 
     /** The replies valid for these snapshots, replacing older snapshots' replies. */
-    private ConcurrentHashMap<SocketRequest, String> repliesFor(Object policy, Object system) {
+    private ConcurrentHashMap<SocketRequest, V> repliesFor(Object policy, Object system) {
         while (true) {
-            Generation g = generation.get();
+            Generation<V> g = generation.get();
             if (g.policy() == policy && g.system() == system) {
                 return g.replies();
             }
-            Generation fresh = new Generation(policy, system, new ConcurrentHashMap<>());
+            Generation<V> fresh = new Generation<>(policy, system, new ConcurrentHashMap<>());
             if (generation.compareAndSet(g, fresh)) {
                 return fresh.replies();
             }
         }
     }
 
-    String get(Object policy, Object system, SocketRequest request) {
+    V get(Object policy, Object system, SocketRequest request) {
         return repliesFor(policy, system).get(request);
     }
 
-    void put(Object policy, Object system, SocketRequest request, String reply) {
-        ConcurrentHashMap<SocketRequest, String> replies = repliesFor(policy, system);
+    void put(Object policy, Object system, SocketRequest request, V reply) {
+        ConcurrentHashMap<SocketRequest, V> replies = repliesFor(policy, system);
         if (replies.size() >= maxEntries) {
             replies.clear();
         }

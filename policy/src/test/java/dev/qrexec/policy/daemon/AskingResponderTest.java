@@ -127,7 +127,7 @@ class AskingResponderTest {
     }
 
     @Test
-    void denyAndAllowWithNotifyAreDeliveredAndNotRememberedSoTheyNotifyEachTime() throws Exception {
+    void denyAndAllowWithNotifyNotifyOnEveryCallEvenWhenTheReplyIsRemembered() throws Exception {
         AskingResponder r = responder("test.Deny * work vault deny\ntest.Allow * work vault allow notify=yes\n"
                 + "test.Quiet * work vault deny notify=no\n", Duration.ofMinutes(1));
         for (int i = 0; i < 2; i++) {

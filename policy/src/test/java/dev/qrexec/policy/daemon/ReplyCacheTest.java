@@ -22,7 +22,7 @@ class ReplyCacheTest {
 
     @Test
     void remembersPerSnapshotPairByIdentity() {
-        ReplyCache cache = new ReplyCache(10);
+        ReplyCache<String> cache = new ReplyCache<>(10);
         Object p1 = new Object();
         Object s1 = new Object();
         cache.put(p1, s1, A, "result=deny");
@@ -36,7 +36,7 @@ class ReplyCacheTest {
 
     @Test
     void staysBounded() {
-        ReplyCache cache = new ReplyCache(3);
+        ReplyCache<String> cache = new ReplyCache<>(3);
         Object p = new Object();
         Object s = new Object();
         for (int i = 0; i < 100; i++) {
@@ -44,7 +44,7 @@ class ReplyCacheTest {
         }
         assertEquals(true, cache.size() <= 3, "size " + cache.size());
         assertEquals("maxEntries must be positive, was 0",
-                assertThrows(IllegalArgumentException.class, () -> new ReplyCache(0)).getMessage());
+                assertThrows(IllegalArgumentException.class, () -> new ReplyCache<String>(0)).getMessage());
     }
 
     @Test
