@@ -11,6 +11,9 @@ import dev.qrexec.dispvm.registry.QubeClass;
 import dev.qrexec.dispvm.registry.QubeRegistry;
 import dev.qrexec.dispvm.registry.RegistryException;
 import dev.qrexec.dispvm.registry.RegistryState;
+import dev.qrexec.dispvm.registry.StoragePool;
+import dev.qrexec.dispvm.registry.Volume;
+import dev.qrexec.dispvm.registry.Volumes;
 import dev.qrexec.xen.Hypervisor;
 import dev.qrexec.xen.QubeState;
 
@@ -71,6 +74,50 @@ final class AdminOperations implements QubeAdmin {
         RegistryState s = commit(st -> Mutations.createQube(st, name, klass, properties));
         m.events().publish(DispvmEvent.of(DispvmEvent.Kind.QUBE_CREATED, name, "", klass.typeName()));
         return s.get(name);
+    }
+
+    @Override
+    public Qube createInPool(String name, QubeClass klass, Map<String, String> properties,
+                             Map<String, String> volumePools) {
+        RegistryState s = commit(st -> Mutations.createQube(st, name, klass, properties, volumePools));
+        m.events().publish(DispvmEvent.of(DispvmEvent.Kind.QUBE_CREATED, name, "", klass.typeName()));
+        return s.get(name);
+    }
+
+    @Override
+    public List<StoragePool> pools() {
+        return List.copyOf(registry.snapshot().pools().values());
+    }
+
+    @Override
+    public void addPool(String name, String driver) {
+        StoragePool p = new StoragePool(name, driver);
+        commit(st -> {
+            if (st.pools().containsKey(name)) {
+                throw new RegistryException.InvalidValue("pool " + name + " already exists");
+            }
+            return st.withPool(p);
+        });
+    }
+
+    @Override
+    public SortedMap<String, Volume> volumes(String qube) {
+        return get(qube).volumes();
+    }
+
+    @Override
+    public void resizeVolume(String qube, String volume, long sizeBytes) {
+        // No refresh here, as in Qubes: a request skips preloads whose private size no longer matches.
+        commit(st -> Volumes.resize(st, qube, volume, sizeBytes));
+    }
+
+    @Override
+    public void setVolumeFlag(String qube, String volume, String flag, boolean value) {
+        if (running().test(qube)) {
+            throw new RegistryException.NotAllowed("cannot change " + flag + " of " + qube + ":" + volume
+                    + " while it runs");
+        }
+        commit(st -> Volumes.setFlag(st, qube, volume, flag, value));
     }
 
     @Override
@@ -337,13 +384,12 @@ final class AdminOperations implements QubeAdmin {
     }
 
     /**
-     * A TemplateVM or dvm template halted: its storage may have changed, so preloads made from it are
-     * outdated (spec 2.9, domain-shutdown rows). Bumps its revision and refreshes the queues.
+     * A qube halted: its {@code save_on_stop} volumes were committed, so their revisions move on and
+     * snapshots taken from them are outdated (spec 2.9, domain-shutdown rows; section 5 item 35). The
+     * queues of dvm templates whose preloads snapshot it are refreshed.
      */
     void storageMayHaveChanged(String qube) {
-        RegistryState after = commit(st -> st.find(qube).map(q -> st.with(q.withFeature(Features.STORAGE_REVISION,
-                Long.toString(Long.parseLong(q.features().getOrDefault(Features.STORAGE_REVISION, "0")) + 1))))
-                .orElse(st));
+        RegistryState after = commit(st -> Volumes.committedOnStop(st, qube));
         for (Qube t : after.qubes().values()) {
             boolean affected = t.name().equals(qube) || qube.equals(t.properties().get(PropertyRules.TEMPLATE));
             if (affected && after.isDispvmTemplate(t.name())) {

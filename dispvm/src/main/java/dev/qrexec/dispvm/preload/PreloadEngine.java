@@ -186,24 +186,27 @@ public final class PreloadEngine {
     /** Discards every outdated preload of {@code template}, then refills after {@code refillDelay}. */
     public void refreshOutdated(String template, Duration refillDelay, String reason) {
         List<String> dropped = new ArrayList<>();
+        Map<String, String> reasons = new ConcurrentHashMap<>();
         registry.update(s -> {
+            dropped.clear();
             if (!s.isDispvmTemplate(template)) {
                 return s;
             }
-            String stamp = Outdated.stamp(s, template);
             List<String> keep = new ArrayList<>();
             for (String n : s.preloadList(template)) {
                 Optional<Qube> q = s.find(n);
-                if (q.isPresent() && !Outdated.isOutdated(s, q.get(), stamp)) {
+                Optional<Outdated.Reason> why = q.flatMap(x -> Outdated.check(s, x));
+                if (q.isPresent() && why.isEmpty()) {
                     keep.add(n);
                 } else {
                     dropped.add(n);
+                    reasons.put(n, why.map(Outdated.Reason::toString).orElse("gone"));
                 }
             }
             return dropped.isEmpty() ? s : s.withPreloadList(template, keep);
         });
         for (String n : dropped) {
-            discard(n, "outdated: " + reason, Duration.ZERO);
+            discard(n, "outdated (" + reasons.get(n) + ") after " + reason, Duration.ZERO);
         }
         if (!dropped.isEmpty() || PreloadSettings.effectiveMax(registry.snapshot(), template) > 0) {
             scheduleRefill(template, "refresh: " + reason, refillDelay);
@@ -245,12 +248,11 @@ public final class PreloadEngine {
             if (!s.isDispvmTemplate(template)) {
                 return s;
             }
-            String stamp = Outdated.stamp(s, template);
             List<String> list = new ArrayList<>(s.preloadList(template));
             for (String n : List.copyOf(list)) {
                 Optional<Qube> q = s.find(n);
                 PreloadHandle h = handles.get(n);
-                if (q.isEmpty() || Outdated.isOutdated(s, q.get(), stamp)) {
+                if (q.isEmpty() || Outdated.isOutdated(s, q.get())) {
                     outdated.add(n);
                     list.remove(n);
                     continue;
@@ -274,6 +276,11 @@ public final class PreloadEngine {
             discard(n, "outdated at request", timings.cleanupDelay());
         }
         if (chosen[0] == null) {
+            if (!outdated.isEmpty()) {
+                // Spec 2.4 step 4: nothing survived the outdated check; fill the gap it left.
+                LOG.log(System.Logger.Level.INFO, "no current preload of {0}: dropped outdated {1}", template, outdated);
+                onRequest(template);
+            }
             return Optional.empty();
         }
         PreloadHandle h = handles.get(chosen[0]);
