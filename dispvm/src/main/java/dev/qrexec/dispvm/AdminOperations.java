@@ -180,6 +180,9 @@ final class AdminOperations implements QubeAdmin {
         }
         m.events().publish(DispvmEvent.of(DispvmEvent.Kind.PROPERTY_CHANGED, qube, "", property + "="
                 + after.property(after.get(qube), property)));
+        if (PropertyRules.NETVM.equals(property)) {
+            engine.network().netvmChanged(qube, before.property(before.get(qube), property));
+        }
         boolean wasDvm = before.isDispvmTemplate(qube);
         boolean isDvm = after.isDispvmTemplate(qube);
         if (PropertyRules.TEMPLATE_FOR_DISPVMS.equals(property)) {
@@ -337,9 +340,26 @@ final class AdminOperations implements QubeAdmin {
         return hv.unpause(requireDefined(qube));
     }
 
+    /** Refused while an ordinary running qube uses it as netvm; preloads do not count (spec 2.10). */
     @Override
     public CompletableFuture<Void> kill(String qube) {
-        return hv.kill(requireDefined(qube));
+        requireDefined(qube);
+        engine.network().checkCanStop(qube, engine::isPreload);
+        return hv.kill(qube);
+    }
+
+    /**
+     * A clean shutdown, refused like {@link #kill} while it serves ordinary qubes as netvm. A preload is
+     * destroyed instead (spec 2.10: it holds no data and may be paused).
+     */
+    @Override
+    public CompletableFuture<Void> shutdown(String qube, java.time.Duration timeout) {
+        requireDefined(qube);
+        engine.network().checkCanStop(qube, engine::isPreload);
+        if (engine.isPreload(qube)) {
+            return hv.kill(qube);
+        }
+        return hv.shutdown(qube, timeout);
     }
 
     private String requireDefined(String qube) {

@@ -85,7 +85,11 @@ public interface QubeAdmin {
 
     CompletableFuture<Void> unpause(String qube);
 
+    /** Refused (InUse) while an ordinary running qube uses {@code qube} as its netvm. */
     CompletableFuture<Void> kill(String qube);
+
+    /** Clean shutdown within {@code timeout}; refused like {@link #kill}; a preload is destroyed instead. */
+    CompletableFuture<Void> shutdown(String qube, java.time.Duration timeout);
 
     /** Removes a halted qube (a dvm template only preloads depend on: its preloads go first). */
     CompletableFuture<Void> remove(String qube);
