@@ -353,7 +353,7 @@ final class AdminOperations implements QubeAdmin {
      * destroyed instead (spec 2.10: it holds no data and may be paused).
      */
     @Override
-    public CompletableFuture<Void> shutdown(String qube, java.time.Duration timeout) {
+    public CompletableFuture<Void> shutdown(String qube, Duration timeout) {
         requireDefined(qube);
         engine.network().checkCanStop(qube, engine::isPreload);
         if (engine.isPreload(qube)) {
