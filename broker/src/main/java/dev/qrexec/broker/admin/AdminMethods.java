@@ -180,7 +180,8 @@ public final class AdminMethods {
                 requireArg(r);
                 String size = r.payloadText().strip();
                 if (!size.matches("[0-9]{1,19}")) {
-                    throw AdminException.value("Resize payload must be the new size in bytes, got '" + size + "'");
+                    throw AdminException.value("Resize payload must be the new size in bytes, got '"
+                            + (size.length() > 24 ? size.substring(0, 24) + "..." : size) + "'");
                 }
                 try {
                     backend.resizeVolume(dest, r.argument(), Long.parseLong(size));
