@@ -323,8 +323,18 @@ final class AdminOperations implements QubeAdmin {
         if (engine.isPreload(qube)) {
             return CompletableFuture.completedFuture(null);
         }
+        if (!hv.list().contains(qube) && q.volumes().values().stream().anyMatch(v -> v.snapOnStart())) {
+            // Snapshots are taken at start: record which origin revisions this start uses.
+            s = commit(st -> st.find(qube).map(x -> {
+                Qube taken = Volumes.snapshotTaken(st, x);
+                return taken.equals(x) ? st : st.with(taken);
+            }).orElse(st));
+            q = s.get(qube);
+        }
+        RegistryState spec = s;
+        Qube specQube = q;
         CompletableFuture<Void> defined = hv.list().contains(qube) ? CompletableFuture.completedFuture(null)
-                : hv.define(m.specFor(s, q));
+                : hv.define(m.specFor(spec, specQube));
         return defined.thenCompose(v -> hv.state(qube) == QubeState.HALTED ? hv.start(qube)
                 : CompletableFuture.completedFuture(null));
     }

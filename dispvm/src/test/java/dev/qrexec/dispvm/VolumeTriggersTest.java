@@ -65,6 +65,18 @@ class VolumeTriggersTest {
     }
 
     @Test
+    void aNamedDisposableRecordsItsSnapshotOriginsAtEachStart() {
+        f.admin().createDisposable("dvm", Optional.of("nd"));
+        f.admin().start("dvm").join();
+        f.admin().kill("dvm").join();
+        await().until(() -> f.admin().volumes("dvm").get("private").revision() == 2);
+        assertEquals("dvm:private@1", f.admin().volumes("nd").get("private").snapshotOf());
+        f.admin().start("nd").join();
+        assertEquals("dvm:private@2", f.admin().volumes("nd").get("private").snapshotOf());
+        assertEquals("fedora:root@1", f.admin().volumes("nd").get("root").snapshotOf());
+    }
+
+    @Test
     void item5_poolsAreNamedObjectsAndADisposableFollowsItsTemplatesPool() {
         f.admin().addPool("fast", "file-reflink");
         assertThrows(RegistryException.InvalidValue.class, () -> f.admin().addPool("fast", "file"));

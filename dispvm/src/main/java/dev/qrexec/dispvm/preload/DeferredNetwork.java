@@ -114,13 +114,12 @@ public final class DeferredNetwork {
         } catch (RuntimeException e) {
             wait = CompletableFuture.failedFuture(e);
         }
-        CompletableFuture<Void> bounded = wait.orTimeout(uplinkWait.toMillis(), TimeUnit.MILLISECONDS);
-        return bounded.handle((v, e) -> {
+        // orTimeout ends the SPI's own future, which tells the implementation to stop waiting.
+        return wait.orTimeout(uplinkWait.toMillis(), TimeUnit.MILLISECONDS).handle((v, e) -> {
             if (e != null) {
                 // The qube works, only its uplink may still be settling; the caller is not failed for it.
                 LOG.log(System.Logger.Level.WARNING, "{0}: qubes.WaitForNetworkUplink did not answer within {1} ms: {2}",
                         qube, uplinkWait.toMillis(), e.toString());
-                bounded.cancel(false);
             }
             return null;
         });

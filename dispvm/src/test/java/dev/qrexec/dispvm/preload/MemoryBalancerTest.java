@@ -81,19 +81,26 @@ class MemoryBalancerTest {
     }
 
     @Test
-    void requestsAreServedOneAtATimeAndASlowOneHoldsOthersOnlyUntilItsTimeout() {
-        running("slow", 1);
-        running("fast", 2);
-        sim.faults().balloonRate("slow", 150 * MIB);   // fast enough not to be "slow", too slow to converge in time
-        MemoryBalancer b = new MemoryBalancer(sim, MemoryReleaser.fixed(300 * MIB), new MemoryBalancer.Limits(
-                Duration.ofMillis(10), Duration.ofMillis(300), 100 * MIB, 1.1, 200 * MIB, 1.3,
-                Duration.ofMillis(600), 4), scheduler);
-        var first = b.balloon("slow", new CompletableFuture<>());
-        var second = b.balloon("fast", new CompletableFuture<>());
-        assertEquals(1, b.queued());
-        assertFalse(second.isDone());
-        assertEquals(MemoryBalancer.Outcome.TIMED_OUT, first.join());
-        assertEquals(MemoryBalancer.Outcome.CONVERGED, second.join());
+    void requestsAreServedOneAtATimeAndASlowOneHoldsOthersOnlyUntilItsTimeoutOnTheManualClock() {
+        try (Manual m = new Manual(4000)) {
+            m.sim.define(QubeSpec.builder("b", 2).memoryMiB(2000).maxMemoryMiB(4000).build()).join();
+            m.sim.start("b").join();
+            // Fast enough not to be "slow" (150 MiB/s), too slow to converge within the 600 ms timeout.
+            m.sim.faults().balloonRate("a", 150 * MIB);
+            MemoryBalancer b = m.balancer(300, 300, Duration.ofMillis(600));
+            var first = b.balloon("a", new CompletableFuture<>());
+            var second = b.balloon("b", new CompletableFuture<>());
+            assertEquals(1, b.queued());
+            m.advanceMillis(500);
+            assertFalse(second.isDone(), "waits for the one being served");
+            assertEquals(2000 * MIB, m.sim.memory("b").currentBytes(), "not touched yet");
+            m.advanceMillis(100);
+            assertEquals(MemoryBalancer.Outcome.TIMED_OUT, first.getNow(null));
+            // b: 2000 MiB down to 390 × 1.1 at 4000 MiB/s takes about 0.4 s once it is served.
+            m.advanceMillis(500);
+            assertEquals(MemoryBalancer.Outcome.CONVERGED, second.getNow(null));
+            assertEquals(0, b.queued());
+        }
     }
 
     @Test
@@ -126,6 +133,10 @@ class MemoryBalancerTest {
         }
 
         MemoryBalancer balancer(long releasedMiB, long laterMiB) {
+            return balancer(releasedMiB, laterMiB, Duration.ofSeconds(20));
+        }
+
+        MemoryBalancer balancer(long releasedMiB, long laterMiB, Duration timeout) {
             MemoryReleaser r = new MemoryReleaser() {
                 @Override
                 public CompletableFuture<java.util.OptionalLong> release(String qube) {
@@ -150,7 +161,7 @@ class MemoryBalancerTest {
                 }
             };
             return new MemoryBalancer(sim, r, new MemoryBalancer.Limits(Duration.ofMillis(100), Duration.ofSeconds(3),
-                    100 * MIB, 1.1, 200 * MIB, 1.3, Duration.ofSeconds(20), 4), c);
+                    100 * MIB, 1.1, 200 * MIB, 1.3, timeout, 4), c);
         }
 
         void advanceMillis(long ms) {
