@@ -11,6 +11,9 @@ import dev.qrexec.dispvm.registry.QubeClass;
 import dev.qrexec.dispvm.registry.QubeRegistry;
 import dev.qrexec.dispvm.registry.RegistryException;
 import dev.qrexec.dispvm.registry.RegistryState;
+import dev.qrexec.dispvm.registry.StoragePool;
+import dev.qrexec.dispvm.registry.Volume;
+import dev.qrexec.dispvm.registry.Volumes;
 import dev.qrexec.xen.Hypervisor;
 import dev.qrexec.xen.QubeState;
 
@@ -74,6 +77,50 @@ final class AdminOperations implements QubeAdmin {
     }
 
     @Override
+    public Qube createInPool(String name, QubeClass klass, Map<String, String> properties,
+                             Map<String, String> volumePools) {
+        RegistryState s = commit(st -> Mutations.createQube(st, name, klass, properties, volumePools));
+        m.events().publish(DispvmEvent.of(DispvmEvent.Kind.QUBE_CREATED, name, "", klass.typeName()));
+        return s.get(name);
+    }
+
+    @Override
+    public List<StoragePool> pools() {
+        return List.copyOf(registry.snapshot().pools().values());
+    }
+
+    @Override
+    public void addPool(String name, String driver) {
+        StoragePool p = new StoragePool(name, driver);
+        commit(st -> {
+            if (st.pools().containsKey(name)) {
+                throw new RegistryException.InvalidValue("pool " + name + " already exists");
+            }
+            return st.withPool(p);
+        });
+    }
+
+    @Override
+    public SortedMap<String, Volume> volumes(String qube) {
+        return get(qube).volumes();
+    }
+
+    @Override
+    public void resizeVolume(String qube, String volume, long sizeBytes) {
+        // No refresh here, as in Qubes: a request skips preloads whose private size no longer matches.
+        commit(st -> Volumes.resize(st, qube, volume, sizeBytes));
+    }
+
+    @Override
+    public void setVolumeFlag(String qube, String volume, String flag, boolean value) {
+        if (running().test(qube)) {
+            throw new RegistryException.NotAllowed("cannot change " + flag + " of " + qube + ":" + volume
+                    + " while it runs");
+        }
+        commit(st -> Volumes.setFlag(st, qube, volume, flag, value));
+    }
+
+    @Override
     public Qube createDisposable(String dvmTemplate, Optional<String> name) {
         Mutations.Created[] c = new Mutations.Created[1];
         commit(st -> {
@@ -133,6 +180,9 @@ final class AdminOperations implements QubeAdmin {
         }
         m.events().publish(DispvmEvent.of(DispvmEvent.Kind.PROPERTY_CHANGED, qube, "", property + "="
                 + after.property(after.get(qube), property)));
+        if (PropertyRules.NETVM.equals(property)) {
+            engine.network().netvmChanged(qube, before.property(before.get(qube), property));
+        }
         boolean wasDvm = before.isDispvmTemplate(qube);
         boolean isDvm = after.isDispvmTemplate(qube);
         if (PropertyRules.TEMPLATE_FOR_DISPVMS.equals(property)) {
@@ -273,8 +323,18 @@ final class AdminOperations implements QubeAdmin {
         if (engine.isPreload(qube)) {
             return CompletableFuture.completedFuture(null);
         }
+        if (!hv.list().contains(qube) && q.volumes().values().stream().anyMatch(v -> v.snapOnStart())) {
+            // Snapshots are taken at start: record which origin revisions this start uses.
+            s = commit(st -> st.find(qube).map(x -> {
+                Qube taken = Volumes.snapshotTaken(st, x);
+                return taken.equals(x) ? st : st.with(taken);
+            }).orElse(st));
+            q = s.get(qube);
+        }
+        RegistryState spec = s;
+        Qube specQube = q;
         CompletableFuture<Void> defined = hv.list().contains(qube) ? CompletableFuture.completedFuture(null)
-                : hv.define(m.specFor(s, q));
+                : hv.define(m.specFor(spec, specQube));
         return defined.thenCompose(v -> hv.state(qube) == QubeState.HALTED ? hv.start(qube)
                 : CompletableFuture.completedFuture(null));
     }
@@ -290,9 +350,26 @@ final class AdminOperations implements QubeAdmin {
         return hv.unpause(requireDefined(qube));
     }
 
+    /** Refused while an ordinary running qube uses it as netvm; preloads do not count (spec 2.10). */
     @Override
     public CompletableFuture<Void> kill(String qube) {
-        return hv.kill(requireDefined(qube));
+        requireDefined(qube);
+        engine.network().checkCanStop(qube, engine::isPreload);
+        return hv.kill(qube);
+    }
+
+    /**
+     * A clean shutdown, refused like {@link #kill} while it serves ordinary qubes as netvm. A preload is
+     * destroyed instead (spec 2.10: it holds no data and may be paused).
+     */
+    @Override
+    public CompletableFuture<Void> shutdown(String qube, Duration timeout) {
+        requireDefined(qube);
+        engine.network().checkCanStop(qube, engine::isPreload);
+        if (engine.isPreload(qube)) {
+            return hv.kill(qube);
+        }
+        return hv.shutdown(qube, timeout);
     }
 
     private String requireDefined(String qube) {
@@ -337,13 +414,12 @@ final class AdminOperations implements QubeAdmin {
     }
 
     /**
-     * A TemplateVM or dvm template halted: its storage may have changed, so preloads made from it are
-     * outdated (spec 2.9, domain-shutdown rows). Bumps its revision and refreshes the queues.
+     * A qube halted: its {@code save_on_stop} volumes were committed, so their revisions move on and
+     * snapshots taken from them are outdated (spec 2.9, domain-shutdown rows; section 5 item 35). The
+     * queues of dvm templates whose preloads snapshot it are refreshed.
      */
     void storageMayHaveChanged(String qube) {
-        RegistryState after = commit(st -> st.find(qube).map(q -> st.with(q.withFeature(Features.STORAGE_REVISION,
-                Long.toString(Long.parseLong(q.features().getOrDefault(Features.STORAGE_REVISION, "0")) + 1))))
-                .orElse(st));
+        RegistryState after = commit(st -> Volumes.committedOnStop(st, qube));
         for (Qube t : after.qubes().values()) {
             boolean affected = t.name().equals(qube) || qube.equals(t.properties().get(PropertyRules.TEMPLATE));
             if (affected && after.isDispvmTemplate(t.name())) {

@@ -345,12 +345,7 @@ public final class DispvmManager implements Disposables, AutoCloseable {
                     cleaner.cleanup(q, "it stopped: " + e.reason(), null, timings.killGrace(), false);
                 }
             }
-            case TEMPLATE_VM -> admin.storageMayHaveChanged(q);
-            case APP_VM -> {
-                if (s.isDispvmTemplate(q)) {
-                    admin.storageMayHaveChanged(q);
-                }
-            }
+            case TEMPLATE_VM, APP_VM, STANDALONE_VM -> admin.storageMayHaveChanged(q);
             default -> { }
         }
     }

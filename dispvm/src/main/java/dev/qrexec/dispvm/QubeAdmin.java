@@ -2,6 +2,8 @@ package dev.qrexec.dispvm;
 
 import dev.qrexec.dispvm.registry.Qube;
 import dev.qrexec.dispvm.registry.QubeClass;
+import dev.qrexec.dispvm.registry.StoragePool;
+import dev.qrexec.dispvm.registry.Volume;
 
 import java.util.List;
 import java.util.Map;
@@ -23,6 +25,27 @@ public interface QubeAdmin {
 
     /** Creates a TemplateVM, AppVM, StandaloneVM or RemoteVM with the given properties. */
     Qube create(String name, QubeClass klass, Map<String, String> properties);
+
+    /**
+     * Like {@link #create}, placing volumes in pools ({@code admin.vm.CreateInPool}): volume name →
+     * pool; volumes not named go to the default pool, snapshots follow their source's pool.
+     */
+    Qube createInPool(String name, QubeClass klass, Map<String, String> properties, Map<String, String> volumePools);
+
+    /** Storage pools ({@code admin.pool.List}). */
+    List<StoragePool> pools();
+
+    /** Adds a storage pool ({@code admin.pool.Add}); refuses an existing name. */
+    void addPool(String name, String driver);
+
+    /** The qube's volumes by name ({@code admin.vm.volume.List} / {@code Info}). */
+    SortedMap<String, Volume> volumes(String qube);
+
+    /** Grows a volume ({@code admin.vm.volume.Resize}); shrinking is refused. */
+    void resizeVolume(String qube, String volume, long sizeBytes);
+
+    /** Sets {@code rw} or {@code ephemeral} of a volume ({@code admin.vm.volume.Set.*}). */
+    void setVolumeFlag(String qube, String volume, String flag, boolean value);
 
     /** Creates a halted disposable of {@code dvmTemplate}; named when {@code name} is given (auto_cleanup False). */
     Qube createDisposable(String dvmTemplate, Optional<String> name);
@@ -62,7 +85,11 @@ public interface QubeAdmin {
 
     CompletableFuture<Void> unpause(String qube);
 
+    /** Refused (InUse) while an ordinary running qube uses {@code qube} as its netvm. */
     CompletableFuture<Void> kill(String qube);
+
+    /** Clean shutdown within {@code timeout}; refused like {@link #kill}; a preload is destroyed instead. */
+    CompletableFuture<Void> shutdown(String qube, java.time.Duration timeout);
 
     /** Removes a halted qube (a dvm template only preloads depend on: its preloads go first). */
     CompletableFuture<Void> remove(String qube);

@@ -68,7 +68,7 @@ class FaultsAndRecoveryTest {
 
     @Test
     void aQubeThatNeverBecomesOperationalIsDiscardedAndACallerGetsTheReason() {
-        f = new Fixture(dir, SimHypervisor.builder().build(), b -> b.readiness((q, t) ->
+        f = new Fixture(dir, SimHypervisor.builder().build(), b -> b.readiness((q, services, t) ->
                 java.util.concurrent.CompletableFuture.failedFuture(
                         new IllegalStateException("qubes.WaitForRunningSystem: system is degraded")))).withTemplates();
         f.admin().setFeature("dvm", Features.PRELOAD_DISPVM_MAX, "1");

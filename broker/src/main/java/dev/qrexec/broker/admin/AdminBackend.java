@@ -91,6 +91,18 @@ public interface AdminBackend {
      */
     String createDisposable(String template, String caller) throws AdminException;
 
+    /** Names of the qube's volumes ({@code admin.vm.volume.List}). */
+    List<String> volumeNames(String qube) throws AdminException;
+
+    /** {@code admin.vm.volume.Info}: key → value in qubesd's order ({@code pool}, {@code vid}, ...). */
+    Map<String, String> volumeInfo(String qube, String volume) throws AdminException;
+
+    /** {@code admin.vm.volume.Resize}: grows a volume to {@code sizeBytes}. */
+    void resizeVolume(String qube, String volume, long sizeBytes) throws AdminException;
+
+    /** Names of the storage pools ({@code admin.pool.List}). */
+    List<String> poolNames();
+
     /** The UUID of a qube, for {@code CreateDisposable} with the {@code uuid} payload. */
     String uuid(String qube) throws AdminException;
 

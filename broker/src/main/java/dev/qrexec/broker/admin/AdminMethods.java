@@ -166,6 +166,35 @@ public final class AdminMethods {
                 String name = backend.createDisposable(dest, r.source());
                 return payload.equals("uuid") ? "uuid:" + backend.uuid(name) : name;
             }
+            case "admin.vm.volume.List" -> {
+                noArgNoPayload(r);
+                return lines(backend.volumeNames(dest));
+            }
+            case "admin.vm.volume.Info" -> {
+                requireArg(r);
+                StringBuilder b = new StringBuilder();
+                backend.volumeInfo(dest, r.argument()).forEach((k, v) -> b.append(k).append('=').append(v).append('\n'));
+                return b.toString();
+            }
+            case "admin.vm.volume.Resize" -> {
+                requireArg(r);
+                String size = r.payloadText().strip();
+                if (!size.matches("[0-9]{1,19}")) {
+                    throw AdminException.value("Resize payload must be the new size in bytes, got '"
+                            + (size.length() > 24 ? size.substring(0, 24) + "..." : size) + "'");
+                }
+                try {
+                    backend.resizeVolume(dest, r.argument(), Long.parseLong(size));
+                } catch (NumberFormatException e) {
+                    throw AdminException.value("size " + size + " is too large");
+                }
+                return "";
+            }
+            case "admin.pool.List" -> {
+                requireDom0(r);
+                noArgNoPayload(r);
+                return lines(backend.poolNames());
+            }
             case "internal.dispvm.PreloadQueues" -> {
                 requireDom0(r);
                 noArgNoPayload(r);

@@ -9,6 +9,9 @@ import dev.qrexec.dispvm.registry.PropertyRules;
 import dev.qrexec.dispvm.registry.Qube;
 import dev.qrexec.dispvm.registry.QubeClass;
 import dev.qrexec.dispvm.registry.RegistryException;
+import dev.qrexec.dispvm.registry.StoragePool;
+import dev.qrexec.dispvm.registry.Volume;
+import dev.qrexec.dispvm.registry.Volumes;
 import dev.qrexec.xen.HypervisorException;
 
 import java.time.Duration;
@@ -280,6 +283,50 @@ public final class DispvmAdminBackend implements AdminBackend {
         Disposable[] d = new Disposable[1];
         power(() -> f.thenAccept(x -> d[0] = x));
         return d[0].name();
+    }
+
+    @Override
+    public List<String> volumeNames(String qube) throws AdminException {
+        return List.copyOf(registry(() -> admin.volumes(qube)).keySet());
+    }
+
+    /** The fields qubesd prints for a volume, in its order; {@code revision} is ours. */
+    @Override
+    public Map<String, String> volumeInfo(String qube, String volume) throws AdminException {
+        var state = manager.snapshot();
+        Qube q = registry(() -> state.get(qube));
+        Volume v = q.volume(volume).orElseThrow(() -> AdminException.value(qube + " has no volume '" + volume + "'"));
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("pool", v.pool());
+        out.put("vid", qube + "/" + volume);
+        out.put("size", Long.toString(v.sizeBytes()));
+        out.put("usage", "0");
+        out.put("rw", bool(v.rw()));
+        out.put("source", v.source());
+        out.put("save_on_stop", bool(v.saveOnStop()));
+        out.put("snap_on_start", bool(v.snapOnStart()));
+        out.put("revisions_to_keep", "0");
+        out.put("ephemeral", bool(v.ephemeral()));
+        out.put("is_outdated", bool(Volumes.outdated(state, q).contains(volume)));
+        out.put("revision", Long.toString(v.revision()));
+        return out;
+    }
+
+    private static String bool(boolean b) {
+        return b ? "True" : "False";
+    }
+
+    @Override
+    public void resizeVolume(String qube, String volume, long sizeBytes) throws AdminException {
+        registry(() -> {
+            admin.resizeVolume(qube, volume, sizeBytes);
+            return null;
+        });
+    }
+
+    @Override
+    public List<String> poolNames() {
+        return admin.pools().stream().map(StoragePool::name).toList();
     }
 
     @Override

@@ -11,6 +11,7 @@ import dev.qrexec.dispvm.DispvmManager;
 import dev.qrexec.dispvm.QubeAdmin;
 import dev.qrexec.dispvm.registry.Features;
 import dev.qrexec.dispvm.registry.QubeClass;
+import dev.qrexec.dispvm.spi.QubeReadiness;
 import dev.qrexec.dispvm.spi.QubeSpecFactory;
 import dev.qrexec.examples.ExamplePolicies;
 import dev.qrexec.xen.Hypervisor;
@@ -157,18 +158,19 @@ public final class DemoSystem implements AutoCloseable {
 
     /** Starts a qube (if halted) through the manager and waits until it is operational (see below). */
     public CompletableFuture<AgentAddress> startQube(String qube) {
-        return manager.admin().start(qube).thenCompose(v -> awaitAgent(qube, agentTimeout))
+        return manager.admin().start(qube)
+                .thenCompose(v -> awaitAgent(qube, List.of(QubeReadiness.WAIT_FOR_RUNNING_SYSTEM), agentTimeout))
                 .thenApply(v -> address(qube));
     }
 
     /**
-     * A qube is operational when its agent has answered the broker's handshake and then
-     * {@code qubes.WaitForRunningSystem} exited 0, called from dom0 as Qubes does before it pauses a
-     * preload. The call goes through the whole service path of the agent, so a preloaded disposable
-     * is also warm when a caller gets it. Declares the qube to the broker first, so its session is
-     * ready before any call needs it.
+     * A qube is operational when its agent has answered the broker's handshake and then each of
+     * {@code services} (e.g. {@code qubes.WaitForRunningSystem}, plus {@code qubes.WaitForSession} for
+     * a GUI preload) exited 0, called from dom0 as Qubes does before it pauses a preload. The calls go
+     * through the whole service path of the agent, so a preloaded disposable is also warm when a caller
+     * gets it. Declares the qube to the broker first, so its session is ready before any call needs it.
      */
-    private CompletableFuture<Void> awaitAgent(String qube, Duration timeout) {
+    private CompletableFuture<Void> awaitAgent(String qube, List<String> services, Duration timeout) {
         if (closed) {
             return CompletableFuture.failedFuture(new IllegalStateException("system is shutting down"));
         }
@@ -178,16 +180,17 @@ public final class DemoSystem implements AutoCloseable {
             BrokerDaemon d = server.daemon();
             AgentSession s = d.session(qube).orElseGet(() -> declareQuietly(d, address(qube)));
             return s.whenReady()
-                    .thenComposeAsync(x -> CompletableFuture.runAsync(() -> waitForRunningSystem(qube), readiness),
-                            readiness)
+                    .thenComposeAsync(x -> CompletableFuture.allOf(services.stream()
+                            .map(service -> CompletableFuture.runAsync(() -> waitForService(qube, service), readiness))
+                            .toArray(CompletableFuture[]::new)), readiness)
                     .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             return CompletableFuture.failedFuture(e);
         }
     }
 
-    /** {@code qrexec-client -d QUBE DEFAULT:QUBESRPC qubes.WaitForRunningSystem dom0}; blocks until it exits. */
-    private void waitForRunningSystem(String qube) {
+    /** {@code qrexec-client -d QUBE DEFAULT:QUBESRPC <service> dom0}; blocks until it exits. */
+    private void waitForService(String qube, String service) {
         // The broker binds the qube's local socket asynchronously after declare(); its name link comes last.
         Path local = layout.socketDir().resolve("qrexec." + qube);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -200,7 +203,7 @@ public final class DemoSystem implements AutoCloseable {
         // Idempotent: a call that failed on its way (e.g. the agent still setting up) is simply made again.
         for (int attempt = 1; ; attempt++) {
             try {
-                runWaitForRunningSystem(qube);
+                runService(qube, service);
                 return;
             } catch (IllegalStateException e) {
                 if (attempt == 3 || closed) {
@@ -211,14 +214,14 @@ public final class DemoSystem implements AutoCloseable {
         }
     }
 
-    private void runWaitForRunningSystem(String qube) {
+    private void runService(String qube, String service) {
         java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
         int code = dev.qrexec.broker.client.QrexecClient.execute(
                 Map.of("VCHAN_SOCKET_DIR", layout.channelDir(qube).toString()), java.io.InputStream.nullInputStream(),
                 java.io.OutputStream.nullOutputStream(), new java.io.PrintStream(err, true, StandardCharsets.UTF_8),
-                "-d", qube, "--socket-dir=" + layout.socketDir(), "DEFAULT:QUBESRPC qubes.WaitForRunningSystem dom0");
+                "-d", qube, "--socket-dir=" + layout.socketDir(), "DEFAULT:QUBESRPC " + service + " dom0");
         if (code != 0) {
-            throw new IllegalStateException("qubes.WaitForRunningSystem in " + qube + " exited " + code + ": "
+            throw new IllegalStateException(service + " in " + qube + " exited " + code + ": "
                     + err.toString(StandardCharsets.UTF_8).strip());
         }
     }
@@ -441,7 +444,7 @@ public final class DemoSystem implements AutoCloseable {
                 CompletableFuture<DemoSystem> self = new CompletableFuture<>();
                 QubeSpecFactory specs = specs(layout, a);
                 manager = DispvmManager.builder(choice.hypervisor()).storeDir(layout.store()).specFactory(specs)
-                        .readiness((qube, timeout) -> self.thenCompose(s -> s.awaitAgent(qube, timeout)))
+                        .readiness((qube, services, timeout) -> self.thenCompose(s -> s.awaitAgent(qube, services, timeout)))
                         .build();
                 DispvmManager m = manager;
                 BrokerServer.Builder sb = BrokerServer.builder()
@@ -532,16 +535,16 @@ public final class DemoSystem implements AutoCloseable {
             QubeSpec.Builder b = QubeSpec.builder(s.name(), s.domainId()).memoryMiB(s.memoryMiB())
                     .maxMemoryMiB(s.maxMemoryMiB()).vcpus(1).volatileSizeMiB(64).discardOnStop(disposable)
                     .channelDir(layout.channelDir(s.name())).privateStorage(layout.privateDir(s.name()));
-            if (disposable) {
-                String template = state.property(qube, "template");
-                Path source = layout.privateDir(template);
+            // The volume model names the snapshot's origin: the dvm template's private, followed on change.
+            QubeSpecFactory.privateSnapshotSource(state, qube).ifPresent(origin -> {
+                Path source = layout.privateDir(origin);
                 try {
                     Files.createDirectories(source);
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException("cannot create the private storage of " + template, e);
+                    throw new java.io.UncheckedIOException("cannot create the private storage of " + origin, e);
                 }
                 b.privateSource(source);
-            }
+            });
             return agents.decorate(b, s.name()).build();
         };
     }

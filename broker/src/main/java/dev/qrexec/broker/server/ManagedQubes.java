@@ -79,7 +79,7 @@ public final class ManagedQubes implements AutoCloseable {
         // The hypervisor subscription comes first so that no start is missed, even during recovery.
         this.subscription = hypervisor.subscribe(e -> events.execute(() -> onLifecycle(e)));
         this.manager = DispvmManager.builder(hypervisor).storeDir(stateDir).specFactory(withChannel)
-                .readiness((qube, timeout) -> agentListening(qube, timeout)).build();
+                .readiness((qube, services, timeout) -> agentListening(qube, timeout)).build();
     }
 
     public DispvmManager manager() {
@@ -183,7 +183,10 @@ public final class ManagedQubes implements AutoCloseable {
                 .sessionTimeout(Duration.ofSeconds(5)).build(), new AgentState(a.name()));
     }
 
-    /** Readiness of a disposable: its agent's control socket exists (it listens). */
+    /**
+     * Readiness of a disposable: its agent's control socket exists (it listens). The services asked
+     * for are not called here: this wiring has no dom0 client; {@code DemoSystem} calls them.
+     */
     private CompletableFuture<Void> agentListening(String qube, Duration timeout) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         Path dir = channelRoot.resolve(qube);

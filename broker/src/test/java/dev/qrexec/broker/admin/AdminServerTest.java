@@ -99,6 +99,21 @@ class AdminServerTest {
     }
 
     @Test
+    void volumesAndPools() throws Exception {
+        assertEquals("kernel\nprivate\nroot\nvolatile\n", client.call("admin.vm.volume.List", "", "work", ""));
+        String info = client.call("admin.vm.volume.Info", "root", "work", "");
+        assertTrue(info.startsWith("pool=varlibqubes\nvid=work/root\n"), info);
+        assertTrue(info.contains("source=fedora:root\n") && info.contains("snap_on_start=True\n")
+                && info.contains("save_on_stop=False\n") && info.contains("is_outdated=False\n"), info);
+        client.call("admin.vm.volume.Resize", "private", "work", Long.toString(4L << 30));
+        assertTrue(client.call("admin.vm.volume.Info", "private", "work", "").contains("size=" + (4L << 30) + "\n"));
+        assertEquals("QubesValueError", error("admin.vm.volume.Resize", "private", "work", "1").type(), "no shrink");
+        assertEquals("QubesValueError", error("admin.vm.volume.Resize", "private", "work", "-5").type());
+        assertEquals("QubesValueError", error("admin.vm.volume.Info", "nope", "work", "").type());
+        assertEquals("linux-kernel\nvarlibqubes\n", client.call("admin.pool.List", "", "dom0", ""));
+    }
+
+    @Test
     void powerOperationsAndDisposables() throws Exception {
         client.call("admin.vm.Start", "", "work", "");
         awaitState("work", "Running");

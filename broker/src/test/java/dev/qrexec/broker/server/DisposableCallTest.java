@@ -66,7 +66,7 @@ class DisposableCallTest {
                     .vcpus(s.vcpus()).discardOnStop(s.discardOnStop())
                     .channelDir(root.resolve("ch").resolve(s.name())).build();
         };
-        QubeReadiness agentUp = (qube, timeout) -> {
+        QubeReadiness agentUp = (qube, services, timeout) -> {
             try {
                 QubeSpec spec = sim.spec(qube);
                 Path dir = Files.createDirectories(spec.channelDir().orElseThrow());

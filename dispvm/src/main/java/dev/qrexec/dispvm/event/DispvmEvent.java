@@ -37,6 +37,10 @@ public record DispvmEvent(Kind kind, String qube, String template, String detail
         DISPOSABLE_DELIVERED,
         /** Killed and cleaned up. */
         DISPOSABLE_RELEASED,
+        /** A running qube's network was (re)attached to its netvm (detail: netvm, and what it replaced). */
+        NETWORK_ATTACHED,
+        /** A netvm change of a paused qube was recorded, not applied (detail: the original netvm). */
+        NETWORK_DEFERRED,
         QUBE_CREATED,
         QUBE_REMOVED,
         PROPERTY_CHANGED,

@@ -151,7 +151,7 @@ public final class DisposableCleaner {
         } else if (q.get().klass() == QubeClass.DISP_VM) {
             // A named disposable stays defined but carries no preload markers into its next life.
             var d = next.get(name).withoutFeature(Features.PRELOAD_IN_PROGRESS)
-                    .withoutFeature(Features.PRELOAD_COMPLETED).withoutFeature(Features.PRELOAD_ORIGIN);
+                    .withoutFeature(Features.PRELOAD_COMPLETED).withoutFeature(Features.DEFERRED_NETVM_ORIGINAL);
             next = next.with(d);
         }
         return next;

@@ -16,7 +16,8 @@ import java.util.concurrent.TimeUnit;
  * as qmemman does, but with a hard per-qube timeout so a slow qube cannot hold the others back past it.
  *
  * <p>Preferred memory = {@code max(min(used × 1.3, maxmem), 200 MiB)}, {@code used} as the guest
- * reports it through {@link MemoryReleaser}. Polls every {@code poll}; stops when the qube is within
+ * reports it through {@link MemoryReleaser}; like qmemman, the target is recomputed from a fresh
+ * report every {@code recomputeEvery} polls. Polls every {@code poll}; stops when the qube is within
  * {@code tolerance} × target ("converged"), or after {@code slowAfter} when it released less than
  * {@code slowBytesPerSecond} over the last second ("slow"), or at {@code timeout}. A claim cancels it.
  *
@@ -30,6 +31,30 @@ public final class MemoryBalancer {
 
     /** How a balloon request ended. Every outcome lets the pause go ahead, except {@link #CANCELLED}. */
     public enum Outcome { CONVERGED, SLOW_TRANSFER, TIMED_OUT, NOT_REPORTED, CANCELLED, FAILED, QUEUE_FULL }
+
+    /** Where the balancer's time comes from: the engine's scheduler, or a test's manual clock. */
+    public interface Clock {
+        long nanoTime();
+
+        void schedule(Duration delay, Runnable task);
+
+        static Clock of(ScheduledExecutorService scheduler) {
+            return new Clock() {
+                @Override
+                public long nanoTime() {
+                    return System.nanoTime();
+                }
+
+                @Override
+                public void schedule(Duration delay, Runnable task) {
+                    scheduler.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+                }
+            };
+        }
+    }
+
+    /** qmemman re-evaluates the preferred size every this many polls. */
+    public static final int RECOMPUTE_EVERY = 10;
 
     /** Stop conditions; {@link #qubesDefaults()} are qmemman's. */
     public record Limits(Duration poll, Duration slowAfter, long slowBytesPerSecond, double tolerance,
@@ -58,17 +83,21 @@ public final class MemoryBalancer {
     private final Hypervisor hypervisor;
     private final MemoryReleaser releaser;
     private final Limits limits;
-    private final ScheduledExecutorService scheduler;
+    private final Clock clock;
     private final ArrayDeque<Job> queue = new ArrayDeque<>();
     /** The job being served; null when idle. */
     private Job running;
 
     public MemoryBalancer(Hypervisor hypervisor, MemoryReleaser releaser, Limits limits,
                           ScheduledExecutorService scheduler) {
+        this(hypervisor, releaser, limits, Clock.of(scheduler));
+    }
+
+    public MemoryBalancer(Hypervisor hypervisor, MemoryReleaser releaser, Limits limits, Clock clock) {
         this.hypervisor = hypervisor;
         this.releaser = releaser;
         this.limits = limits;
-        this.scheduler = scheduler;
+        this.clock = clock;
     }
 
     private final class Job {
@@ -78,6 +107,10 @@ public final class MemoryBalancer {
         final ArrayDeque<long[]> samples = new ArrayDeque<>();
         long startNanos;
         long target;
+        /** Polls so far; every {@link #RECOMPUTE_EVERY}th recomputes the target first. */
+        int polls;
+        /** Targets set, in order (first one included). */
+        final java.util.List<Long> targets = new java.util.ArrayList<>();
 
         Job(String qube, CompletableFuture<?> cancel) {
             this.qube = qube;
@@ -139,7 +172,7 @@ public final class MemoryBalancer {
         if (job.result.isDone()) {
             return;
         }
-        job.startNanos = System.nanoTime();
+        job.startNanos = clock.nanoTime();
         CompletableFuture<OptionalLong> used;
         try {
             used = releaser.release(job.qube);
@@ -155,27 +188,64 @@ public final class MemoryBalancer {
                 finish(job, Outcome.NOT_REPORTED, "no memory report");
                 return;
             }
-            try {
-                long max = hypervisor.memory(job.qube).maxBytes();
-                job.target = Math.max(Math.min((long) (u.getAsLong() * limits.usedFactor()), max), limits.floorBytes());
-                hypervisor.setMemoryTarget(job.qube, job.target).whenComplete((v, e2) -> {
-                    if (e2 != null) {
-                        finish(job, Outcome.FAILED, e2.toString());
-                    } else {
-                        poll(job);
-                    }
-                });
-            } catch (RuntimeException ex) {
-                finish(job, Outcome.FAILED, ex.toString());
-            }
+            retarget(job, u.getAsLong(), () -> check(job));
         });
     }
 
+    /** Sets the preferred memory for {@code used} bytes (if it changed), then runs {@code next}. */
+    private void retarget(Job job, long used, Runnable next) {
+        try {
+            long max = hypervisor.memory(job.qube).maxBytes();
+            long target = Math.max(Math.min((long) (used * limits.usedFactor()), max), limits.floorBytes());
+            if (target == job.target) {
+                next.run();
+                return;
+            }
+            job.target = target;
+            job.targets.add(target);
+            hypervisor.setMemoryTarget(job.qube, target).whenComplete((v, e2) -> {
+                if (e2 != null) {
+                    finish(job, Outcome.FAILED, e2.toString());
+                } else {
+                    next.run();
+                }
+            });
+        } catch (RuntimeException ex) {
+            finish(job, Outcome.FAILED, ex.toString());
+        }
+    }
+
+    /** One poll: every {@link #RECOMPUTE_EVERY}th first re-reads the guest's usage (qmemman's rule). */
     private void poll(Job job) {
         if (job.result.isDone()) {
             return;
         }
-        long now = System.nanoTime();
+        if (++job.polls % RECOMPUTE_EVERY != 0) {
+            check(job);
+            return;
+        }
+        CompletableFuture<OptionalLong> used;
+        try {
+            used = releaser.usage(job.qube);
+        } catch (RuntimeException e) {
+            used = CompletableFuture.failedFuture(e);
+        }
+        used.orTimeout(limits.poll().toMillis() * RECOMPUTE_EVERY, TimeUnit.MILLISECONDS).whenComplete((u, e) -> {
+            if (e != null || u.isEmpty()) {
+                // A missed report keeps the last target, as qmemman keeps the last meminfo.
+                check(job);
+            } else {
+                retarget(job, u.getAsLong(), () -> check(job));
+            }
+        });
+    }
+
+    /** Reads the qube's memory and stops or schedules the next poll. */
+    private void check(Job job) {
+        if (job.result.isDone()) {
+            return;
+        }
+        long now = clock.nanoTime();
         long current;
         try {
             current = hypervisor.memory(job.qube).currentBytes();
@@ -206,12 +276,13 @@ public final class MemoryBalancer {
                 return;
             }
         }
-        scheduler.schedule(() -> poll(job), limits.poll().toNanos(), TimeUnit.NANOSECONDS);
+        clock.schedule(limits.poll(), () -> poll(job));
     }
 
     private void finish(Job job, Outcome outcome, String detail) {
         if (job.result.complete(outcome)) {
-            LOG.log(System.Logger.Level.DEBUG, "balloon {0}: {1} ({2})", job.qube, outcome, detail);
+            LOG.log(System.Logger.Level.DEBUG, "balloon {0}: {1} ({2}; targets {3})", job.qube, outcome, detail,
+                    job.targets);
         }
     }
 }

@@ -1,57 +1,99 @@
 package dev.qrexec.dispvm.preload;
 
-import dev.qrexec.dispvm.registry.Features;
 import dev.qrexec.dispvm.registry.PropertyRules;
 import dev.qrexec.dispvm.registry.Qube;
 import dev.qrexec.dispvm.registry.RegistryState;
+import dev.qrexec.dispvm.registry.Volume;
+import dev.qrexec.dispvm.registry.Volumes;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * The "outdated" check of spec 2.7, as a stamp: a digest of what a preload inherited from its dvm
- * template (the template's properties outside the ignore list, its TemplateVM, and the storage
- * revisions of both). A preload whose stamp differs from its template's current one is outdated.
+ * The "outdated" check of spec 2.7: does a preload still look like what its dvm template would make
+ * now? First match wins: the private volume's size differs ({@code volumes_size}); a snapshot is no
+ * longer taken from its origin's current revision ({@code volumes_outdated}); a property present on
+ * both differs, outside the ignore list ({@code properties}). The answer is data: the reason and what
+ * caused it.
  */
 public final class Outdated {
 
-    /** Properties whose change does not make a preload outdated (spec 2.7's ignore list, our names). */
+    /** Why a preload is outdated, as Qubes names it. */
+    public enum Kind {
+        VOLUMES_SIZE("volumes_size"),
+        VOLUMES_OUTDATED("volumes_outdated"),
+        PROPERTIES("properties"),
+        /** Its dvm template is gone or is no dvm template any more (Qubes cannot get here). */
+        TEMPLATE_GONE("template_gone");
+
+        private final String qubesName;
+
+        Kind(String qubesName) {
+            this.qubesName = qubesName;
+        }
+
+        public String qubesName() {
+            return qubesName;
+        }
+    }
+
+    /**
+     * @param kind    the first rule that matched
+     * @param details volume or property names behind it
+     */
+    public record Reason(Kind kind, List<String> details) {
+        public Reason {
+            Objects.requireNonNull(kind, "kind");
+            details = List.copyOf(details);
+        }
+
+        @Override
+        public String toString() {
+            return kind.qubesName() + (details.isEmpty() ? "" : " " + details);
+        }
+    }
+
+    /** Properties whose difference does not make a preload outdated (spec 2.7's ignore list, our names). */
     static final Set<String> IGNORED = Set.of("autostart", "backup_timestamp", PropertyRules.DEFAULT_DISPVM,
             PropertyRules.DISPID, "icon", PropertyRules.INCLUDE_IN_BACKUPS, "name", "qid", "uuid", "klass",
-            PropertyRules.TEMPLATE_FOR_DISPVMS);
+            PropertyRules.TEMPLATE, PropertyRules.TEMPLATE_FOR_DISPVMS);
 
     private Outdated() {
     }
 
-    /** The stamp a preload created now from {@code template} would carry. */
-    public static String stamp(RegistryState s, String template) {
-        Qube t = s.get(template);
-        StringBuilder b = new StringBuilder();
-        for (Map.Entry<String, String> p : t.properties().entrySet()) {
-            if (!IGNORED.contains(p.getKey())) {
-                b.append(p.getKey()).append('=').append(p.getValue()).append('\n');
+    /** Why {@code preload} is outdated in {@code s}; empty when it is current. */
+    public static Optional<Reason> check(RegistryState s, Qube preload) {
+        String template = preload.properties().getOrDefault(PropertyRules.TEMPLATE, "");
+        Optional<Qube> t = s.find(template);
+        if (t.isEmpty() || !s.isDispvmTemplate(template)) {
+            return Optional.of(new Reason(Kind.TEMPLATE_GONE, List.of(template)));
+        }
+        long mine = preload.volume(Volume.PRIVATE).map(Volume::sizeBytes).orElse(-1L);
+        long theirs = t.get().volume(Volume.PRIVATE).map(Volume::sizeBytes).orElse(-1L);
+        if (mine != theirs) {
+            return Optional.of(new Reason(Kind.VOLUMES_SIZE, List.of(Volume.PRIVATE)));
+        }
+        List<String> stale = Volumes.outdated(s, preload);
+        if (!stale.isEmpty()) {
+            return Optional.of(new Reason(Kind.VOLUMES_OUTDATED, stale));
+        }
+        Set<String> names = new TreeSet<>(PropertyRules.namesFor(preload.klass()));
+        names.retainAll(PropertyRules.namesFor(t.get().klass()));
+        names.removeAll(IGNORED);
+        List<String> differ = new ArrayList<>();
+        for (String p : names) {
+            if (!s.property(preload, p).equals(s.property(t.get(), p))) {
+                differ.add(p);
             }
         }
-        b.append("revision=").append(t.features().getOrDefault(Features.STORAGE_REVISION, "0")).append('\n');
-        String tvm = t.properties().get(PropertyRules.TEMPLATE);
-        if (tvm != null) {
-            b.append("templatevm-revision=").append(s.find(tvm)
-                    .map(q -> q.features().getOrDefault(Features.STORAGE_REVISION, "0")).orElse("gone"));
-        }
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(b.toString().getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(d, 0, 12);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
+        return differ.isEmpty() ? Optional.empty() : Optional.of(new Reason(Kind.PROPERTIES, differ));
     }
 
-    /** Whether the preload {@code qube} no longer matches its template. */
-    public static boolean isOutdated(RegistryState s, Qube qube, String currentStamp) {
-        return !currentStamp.equals(qube.features().get(Features.PRELOAD_ORIGIN));
+    public static boolean isOutdated(RegistryState s, Qube preload) {
+        return check(s, preload).isPresent();
     }
 }

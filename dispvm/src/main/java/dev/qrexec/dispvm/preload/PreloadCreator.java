@@ -77,8 +77,7 @@ final class PreloadCreator {
                     return s;
                 }
                 Mutations.Created c = Mutations.createDisposable(s, template, Optional.empty(), clock.getAsLong(),
-                        Map.of(Features.INTERNAL, "1", Features.PRELOAD_IN_PROGRESS, "1",
-                                Features.PRELOAD_ORIGIN, Outdated.stamp(s, template)));
+                        Map.of(Features.INTERNAL, "1", Features.PRELOAD_IN_PROGRESS, "1"));
                 List<String> next = new ArrayList<>(list);
                 next.add(c.name());
                 PreloadSettings.validateList(c.state(), template, list, next);
@@ -104,7 +103,7 @@ final class PreloadCreator {
                 .thenComposeAsync(v -> {
                     events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_STARTED, name, template, ""));
                     return step(h, PreloadStage.STARTING, PreloadStage.WAITING_OPERATIONAL,
-                            () -> untilRequested(h, readiness.awaitOperational(name, timeout)
+                            () -> untilRequested(h, readiness.awaitServices(name, startupServices(name), timeout)
                                     // An SPI that ignores its timeout must not hold the slot forever.
                                     .orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)));
                 }, executor)
@@ -164,6 +163,13 @@ final class PreloadCreator {
             }
         });
         return out;
+    }
+
+    /** What the preload waits for before it is complete (spec 2.3; section 5 item 28). */
+    private List<String> startupServices(String name) {
+        RegistryState s = registry.snapshot();
+        return s.find(name).map(q -> StartupWaits.servicesFor(s, q))
+                .orElse(List.of(QubeReadiness.WAIT_FOR_RUNNING_SYSTEM));
     }
 
     private CompletableFuture<Void> define(String name) {

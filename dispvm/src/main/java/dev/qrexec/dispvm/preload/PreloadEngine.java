@@ -59,6 +59,7 @@ public final class PreloadEngine {
     private final LongSupplier clock;
     private final Map<String, PreloadHandle> handles = new ConcurrentHashMap<>();
     private final PreloadCreator creator;
+    private final DeferredNetwork network;
     /** template → nanoTime at which its earliest pending refill runs (coalesces refills: bounded). */
     private final Map<String, Long> refillDue = new ConcurrentHashMap<>();
 
@@ -75,6 +76,7 @@ public final class PreloadEngine {
         this.timings = timings;
         this.executor = executor;
         this.clock = clock;
+        this.network = new DeferredNetwork(registry, hypervisor, readiness, events, timings.uplinkWait());
         this.creator = new PreloadCreator(registry, hypervisor, specs, readiness, balancer, events, executor, clock,
                 handles, (name, why) -> discard(name, why, Duration.ZERO));
     }
@@ -83,6 +85,11 @@ public final class PreloadEngine {
     public boolean isPreload(String qube) {
         PreloadHandle h = handles.get(qube);
         return h != null && h.stage().isPreload();
+    }
+
+    /** Network attachment and deferral (spec 2.10). */
+    public DeferredNetwork network() {
+        return network;
     }
 
     public Optional<PreloadHandle> handle(String qube) {
@@ -186,24 +193,27 @@ public final class PreloadEngine {
     /** Discards every outdated preload of {@code template}, then refills after {@code refillDelay}. */
     public void refreshOutdated(String template, Duration refillDelay, String reason) {
         List<String> dropped = new ArrayList<>();
+        Map<String, String> reasons = new ConcurrentHashMap<>();
         registry.update(s -> {
+            dropped.clear();
             if (!s.isDispvmTemplate(template)) {
                 return s;
             }
-            String stamp = Outdated.stamp(s, template);
             List<String> keep = new ArrayList<>();
             for (String n : s.preloadList(template)) {
                 Optional<Qube> q = s.find(n);
-                if (q.isPresent() && !Outdated.isOutdated(s, q.get(), stamp)) {
+                Optional<Outdated.Reason> why = q.flatMap(x -> Outdated.check(s, x));
+                if (q.isPresent() && why.isEmpty()) {
                     keep.add(n);
                 } else {
                     dropped.add(n);
+                    reasons.put(n, why.map(Outdated.Reason::toString).orElse("gone"));
                 }
             }
             return dropped.isEmpty() ? s : s.withPreloadList(template, keep);
         });
         for (String n : dropped) {
-            discard(n, "outdated: " + reason, Duration.ZERO);
+            discard(n, "outdated (" + reasons.get(n) + ") after " + reason, Duration.ZERO);
         }
         if (!dropped.isEmpty() || PreloadSettings.effectiveMax(registry.snapshot(), template) > 0) {
             scheduleRefill(template, "refresh: " + reason, refillDelay);
@@ -245,12 +255,11 @@ public final class PreloadEngine {
             if (!s.isDispvmTemplate(template)) {
                 return s;
             }
-            String stamp = Outdated.stamp(s, template);
             List<String> list = new ArrayList<>(s.preloadList(template));
             for (String n : List.copyOf(list)) {
                 Optional<Qube> q = s.find(n);
                 PreloadHandle h = handles.get(n);
-                if (q.isEmpty() || Outdated.isOutdated(s, q.get(), stamp)) {
+                if (q.isEmpty() || Outdated.isOutdated(s, q.get())) {
                     outdated.add(n);
                     list.remove(n);
                     continue;
@@ -274,6 +283,11 @@ public final class PreloadEngine {
             discard(n, "outdated at request", timings.cleanupDelay());
         }
         if (chosen[0] == null) {
+            if (!outdated.isEmpty()) {
+                // Spec 2.4 step 4: nothing survived the outdated check; fill the gap it left.
+                LOG.log(System.Logger.Level.INFO, "no current preload of {0}: dropped outdated {1}", template, outdated);
+                onRequest(template);
+            }
             return Optional.empty();
         }
         PreloadHandle h = handles.get(chosen[0]);
@@ -320,9 +334,10 @@ public final class PreloadEngine {
         if (requested ? !h.advance(PreloadStage.CLAIMED, PreloadStage.USED) : h.stage() != PreloadStage.USED) {
             return CompletableFuture.failedFuture(new CancellationException(h.name() + " is " + h.stage()));
         }
-        handles.remove(h.name(), h);
         String template = h.template();
+        String[] deferredNetvm = {null};
         QubeRegistry.Commit c = registry.update(s -> {
+            deferredNetvm[0] = null;
             Optional<Qube> q = s.find(h.name());
             if (q.isEmpty()) {
                 return s;
@@ -335,20 +350,26 @@ public final class PreloadEngine {
             }
             n = requested ? n.withoutFeature(Features.PRELOAD_IN_PROGRESS) : n.withFeature(Features.PRELOAD_IN_PROGRESS, "");
             n = n.withFeature(Features.PRELOAD_COMPLETED, "1");
+            // Spec 2.6: the use step applies a network change deferred while it was paused (same write).
+            deferredNetvm[0] = n.features().get(Features.DEFERRED_NETVM_ORIGINAL);
+            n = n.withoutFeature(Features.DEFERRED_NETVM_ORIGINAL);
             if (caller != null) {
                 n = n.withTag("created-by-" + caller).withTag("disp-created-by-" + caller);
             }
             return next.with(n).withoutPreload(h.name());
         });
+        // Only now: until the deferred netvm is taken above, an UNPAUSED event must still see a preload.
+        handles.remove(h.name(), h);
         RegistryState after = c.after();
         double d = PreloadSettings.delaySeconds(after, template);
         // The refill starts once the use is on disk, so its writes do not delay the caller's.
+        Optional<String> deferred = Optional.ofNullable(deferredNetvm[0]);
         return c.durable().whenComplete((v, e) -> {
             if (!(d < 0 && !registry.snapshot().preloadList(template).isEmpty())) {
                 scheduleRefill(template, requested ? "preload used" : "preload used without a request",
                         PreloadSettings.toDuration(d));
             }
-        });
+        }).thenComposeAsync(v -> network.applyOnUse(h.name(), deferred, requested), executor);
     }
 
     // ---------------------------------------------------------------- discard, events, recovery
@@ -390,7 +411,9 @@ public final class PreloadEngine {
     public void onLifecycle(dev.qrexec.xen.LifecycleEvent e) {
         PreloadHandle h = handles.get(e.qube());
         switch (e.kind()) {
+            case STARTED -> network.netvmStarted(e.qube());
             case UNPAUSED -> {
+                network.unpaused(e.qube(), h != null);
                 if (h != null && !h.unpausingForCaller() && h.advance(PreloadStage.READY, PreloadStage.USED)) {
                     LOG.log(System.Logger.Level.WARNING, "preload {0} was unpaused without a request: now used", e.qube());
                     events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_USED_UNREQUESTED, e.qube(), h.template(), ""));

@@ -14,9 +14,12 @@ import java.util.Objects;
  * @param shutdownRefresh    refill delay after a template (or its TemplateVM) halted (4 s)
  * @param claimWaitFactor    a caller waits for an unfinished preload up to this × qrexec_timeout (1.2)
  * @param killGrace          how long a cleanup waits for the qube's operation in flight before killing
+ * @param uplinkWait         how long the use step waits for {@code qubes.WaitForNetworkUplink} after applying a
+ *                           deferred netvm change (10 s)
  */
 public record PreloadTimings(Duration requestRefillMin, Duration cleanupDelay, Duration propertyRefresh,
-                             Duration shutdownRefresh, double claimWaitFactor, Duration killGrace) {
+                             Duration shutdownRefresh, double claimWaitFactor, Duration killGrace,
+                             Duration uplinkWait) {
 
     public PreloadTimings {
         Objects.requireNonNull(requestRefillMin, "requestRefillMin");
@@ -24,6 +27,10 @@ public record PreloadTimings(Duration requestRefillMin, Duration cleanupDelay, D
         Objects.requireNonNull(propertyRefresh, "propertyRefresh");
         Objects.requireNonNull(shutdownRefresh, "shutdownRefresh");
         Objects.requireNonNull(killGrace, "killGrace");
+        Objects.requireNonNull(uplinkWait, "uplinkWait");
+        if (uplinkWait.isNegative() || uplinkWait.isZero()) {
+            throw new IllegalArgumentException("uplinkWait must be positive, was " + uplinkWait);
+        }
         if (claimWaitFactor <= 0) {
             throw new IllegalArgumentException("claimWaitFactor must be positive, was " + claimWaitFactor);
         }
@@ -32,12 +39,18 @@ public record PreloadTimings(Duration requestRefillMin, Duration cleanupDelay, D
     /** The values Qubes OS uses. */
     public static PreloadTimings qubesDefaults() {
         return new PreloadTimings(Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(30),
-                Duration.ofSeconds(4), 1.2, Duration.ofSeconds(5));
+                Duration.ofSeconds(4), 1.2, Duration.ofSeconds(5), Duration.ofSeconds(10));
     }
 
     /** Everything immediate: for tests and benchmarks that do not want to wait. */
     public static PreloadTimings immediate() {
         return new PreloadTimings(Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, 1.2,
-                Duration.ofSeconds(2));
+                Duration.ofSeconds(2), Duration.ofSeconds(10));
+    }
+
+    /** These timings with another uplink wait. */
+    public PreloadTimings withUplinkWait(Duration wait) {
+        return new PreloadTimings(requestRefillMin, cleanupDelay, propertyRefresh, shutdownRefresh, claimWaitFactor,
+                killGrace, wait);
     }
 }

@@ -16,10 +16,20 @@ public final class Features {
     public static final String PRELOAD_IN_PROGRESS = "preload-dispvm-in-progress";
     /** On a disposable: set once startup and pause (or its skip) finished. */
     public static final String PRELOAD_COMPLETED = "preload-dispvm-completed";
-    /** On a disposable: what its dvm template looked like when it was preloaded (outdated check). */
-    public static final String PRELOAD_ORIGIN = "preload-dispvm-origin";
-    /** Bumped when a template's storage may have changed (it halted after running): preloads from before are outdated. */
-    public static final String STORAGE_REVISION = "preload-dispvm-revision";
+    /**
+     * On a preload: the netvm it was attached to when a network change was deferred because it was
+     * paused (spec 2.10); the use step applies the change and removes it.
+     */
+    public static final String DEFERRED_NETVM_ORIGINAL = "deferred-netvm-original";
+    /** Store schema 1 only: digest the outdated check used before volumes had revisions (migrated away). */
+    public static final String LEGACY_PRELOAD_ORIGIN = "preload-dispvm-origin";
+    /** Store schema 1 only: storage revision of a template, now each volume's revision (migrated away). */
+    public static final String LEGACY_STORAGE_REVISION = "preload-dispvm-revision";
+    /** On a qube or its template: a GUI session is wanted (spec 2.3). */
+    public static final String GUI = "gui";
+    /** The agent can start the session before a GUI daemon connects (spec 2.3). */
+    public static final String LATE_GUI_DAEMON = "supported-feature.late-gui-daemon";
+    public static final String RPC_WAIT_UPLINK = "supported-rpc.qubes.WaitForNetworkUplink";
     /** Hides a qube from user tools. */
     public static final String INTERNAL = "internal";
     public static final String QREXEC = "qrexec";
@@ -28,7 +38,7 @@ public final class Features {
 
     /** Features the admin API may neither set nor remove: the engine owns them. */
     public static final Set<String> ENGINE_OWNED = Set.of(PRELOAD_DISPVM, PRELOAD_IN_PROGRESS, PRELOAD_COMPLETED,
-            PRELOAD_ORIGIN, STORAGE_REVISION, "deferred-netvm-original");
+            DEFERRED_NETVM_ORIGINAL);
 
     private Features() {
     }

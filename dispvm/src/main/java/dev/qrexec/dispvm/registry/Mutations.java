@@ -31,8 +31,17 @@ public final class Mutations {
         }
     }
 
-    /** Adds a non-disposable qube. Properties are validated as if set one by one. */
+    /** Adds a non-disposable qube with its volumes in the default pool. */
     public static RegistryState createQube(RegistryState s, String name, QubeClass klass, Map<String, String> props) {
+        return createQube(s, name, klass, props, Map.of());
+    }
+
+    /**
+     * Adds a non-disposable qube. Properties are validated as if set one by one; {@code pools} places
+     * volumes (volume name → pool), the others go to the default pool or follow their snapshot source.
+     */
+    public static RegistryState createQube(RegistryState s, String name, QubeClass klass, Map<String, String> props,
+                                           Map<String, String> pools) {
         checkName(name);
         if (s.qubes().containsKey(name)) {
             throw new RegistryException.AlreadyExists(name);
@@ -52,7 +61,10 @@ public final class Mutations {
         for (Map.Entry<String, String> e : props.entrySet()) {
             next = setProperty(next, name, e.getKey(), e.getValue(), n -> false, n -> false);
         }
-        return next;
+        Qube created = next.get(name);
+        created = created.withVolumes(Volumes.forNewQube(next, klass,
+                created.properties().getOrDefault(PropertyRules.TEMPLATE, ""), pools));
+        return next.with(Volumes.snapshotTaken(next, created));
     }
 
     /** A state with a new disposable in it, and that disposable's name. */
@@ -103,6 +115,7 @@ public final class Mutations {
         for (Map.Entry<String, String> f : features.entrySet()) {
             q = q.withFeature(f.getKey(), f.getValue());
         }
+        q = Volumes.snapshotTaken(s, q.withVolumes(Volumes.forDisposable(s, tpl)));
         return new Created(s.with(q).withNextDomainId(id + 1), n);
     }
 
@@ -139,7 +152,12 @@ public final class Mutations {
         if (v.equals(q.properties().get(property))) {
             return s;
         }
-        return s.with(q.withProperty(property, v));
+        Qube changed = q.withProperty(property, v);
+        if (PropertyRules.TEMPLATE.equals(property) && !v.equals(old)) {
+            // Spec 1.2 / section 5 item 6: snapshots follow the new template from the next start on.
+            changed = Volumes.repointed(s, changed, v);
+        }
+        return s.with(changed);
     }
 
     /** Resets a property to its default. */

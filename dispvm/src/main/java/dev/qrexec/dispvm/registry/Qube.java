@@ -24,10 +24,11 @@ import java.util.UUID;
  * @param properties explicitly set properties
  * @param features   features
  * @param tags       tags
+ * @param volumes    its volumes by name (spec 1.3); none for dom0 and remote qubes
  */
 public record Qube(String name, QubeClass klass, int domainId, UUID uuid,
                    SortedMap<String, String> properties, SortedMap<String, String> features,
-                   SortedSet<String> tags) {
+                   SortedSet<String> tags, SortedMap<String, Volume> volumes) {
 
     public Qube {
         Objects.requireNonNull(name, "name");
@@ -36,6 +37,12 @@ public record Qube(String name, QubeClass klass, int domainId, UUID uuid,
         properties = Collections.unmodifiableSortedMap(new TreeMap<>(properties));
         features = Collections.unmodifiableSortedMap(new TreeMap<>(features));
         tags = Collections.unmodifiableSortedSet(new TreeSet<>(tags));
+        volumes = Collections.unmodifiableSortedMap(new TreeMap<>(volumes));
+        volumes.forEach((k, v) -> {
+            if (!k.equals(v.name())) {
+                throw new IllegalArgumentException("volume '" + v.name() + "' of " + name + " is filed as '" + k + "'");
+            }
+        });
         if (domainId < 0 || (domainId == 0) != (klass == QubeClass.ADMIN_VM)) {
             throw new IllegalArgumentException("domain id " + domainId + " is invalid for " + klass + " '" + name
                     + "': 0 is reserved for the AdminVM, others are positive");
@@ -43,7 +50,7 @@ public record Qube(String name, QubeClass klass, int domainId, UUID uuid,
     }
 
     public static Qube create(String name, QubeClass klass, int domainId, UUID uuid) {
-        return new Qube(name, klass, domainId, uuid, new TreeMap<>(), new TreeMap<>(), new TreeSet<>());
+        return new Qube(name, klass, domainId, uuid, new TreeMap<>(), new TreeMap<>(), new TreeSet<>(), new TreeMap<>());
     }
 
     /** The explicitly set value of a property, empty when it is at its default. */
@@ -63,31 +70,48 @@ public record Qube(String name, QubeClass klass, int domainId, UUID uuid,
     }
 
     public Qube withProperty(String property, String value) {
-        return new Qube(name, klass, domainId, uuid, put(properties, property, value), features, tags);
+        return new Qube(name, klass, domainId, uuid, put(properties, property, value), features, tags, volumes);
     }
 
     public Qube withoutProperty(String property) {
-        return new Qube(name, klass, domainId, uuid, remove(properties, property), features, tags);
+        return new Qube(name, klass, domainId, uuid, remove(properties, property), features, tags, volumes);
     }
 
     public Qube withFeature(String feature, String value) {
-        return new Qube(name, klass, domainId, uuid, properties, put(features, feature, value), tags);
+        return new Qube(name, klass, domainId, uuid, properties, put(features, feature, value), tags, volumes);
     }
 
     public Qube withoutFeature(String feature) {
-        return new Qube(name, klass, domainId, uuid, properties, remove(features, feature), tags);
+        return new Qube(name, klass, domainId, uuid, properties, remove(features, feature), tags, volumes);
     }
 
     public Qube withTag(String tag) {
         SortedSet<String> t = new TreeSet<>(tags);
         t.add(tag);
-        return new Qube(name, klass, domainId, uuid, properties, features, t);
+        return new Qube(name, klass, domainId, uuid, properties, features, t, volumes);
     }
 
     public Qube withoutTag(String tag) {
         SortedSet<String> t = new TreeSet<>(tags);
         t.remove(tag);
-        return new Qube(name, klass, domainId, uuid, properties, features, t);
+        return new Qube(name, klass, domainId, uuid, properties, features, t, volumes);
+    }
+
+    /** The volume, or empty when the qube has none of that name. */
+    public Optional<Volume> volume(String volume) {
+        return Optional.ofNullable(volumes.get(volume));
+    }
+
+    /** This qube with {@code v} added or replaced. */
+    public Qube withVolume(Volume v) {
+        SortedMap<String, Volume> c = new TreeMap<>(volumes);
+        c.put(v.name(), v);
+        return new Qube(name, klass, domainId, uuid, properties, features, tags, c);
+    }
+
+    /** This qube with exactly these volumes. */
+    public Qube withVolumes(Map<String, Volume> all) {
+        return new Qube(name, klass, domainId, uuid, properties, features, tags, new TreeMap<>(all));
     }
 
     private static SortedMap<String, String> put(Map<String, String> m, String k, String v) {

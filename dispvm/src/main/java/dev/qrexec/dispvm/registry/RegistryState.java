@@ -20,9 +20,11 @@ import java.util.TreeMap;
  * @param system         system properties (only {@code default_dispvm} today)
  * @param nextDomainId   where the search for a free domain id starts
  * @param recentDispids  dispid → wall-clock millis of the deletion of the disposable that held it
+ * @param pools          storage pools by name
  */
 public record RegistryState(long generation, NavigableMap<String, Qube> qubes, SortedMap<String, String> system,
-                            int nextDomainId, SortedMap<Integer, Long> recentDispids) {
+                            int nextDomainId, SortedMap<Integer, Long> recentDispids,
+                            SortedMap<String, StoragePool> pools) {
 
     public static final String SYSTEM_DEFAULT_DISPVM = "default_dispvm";
     public static final int MAX_DOMAIN_ID = 32_000;
@@ -31,6 +33,7 @@ public record RegistryState(long generation, NavigableMap<String, Qube> qubes, S
         qubes = Collections.unmodifiableNavigableMap(new TreeMap<>(qubes));
         system = Collections.unmodifiableSortedMap(new TreeMap<>(system));
         recentDispids = Collections.unmodifiableSortedMap(new TreeMap<>(recentDispids));
+        pools = Collections.unmodifiableSortedMap(new TreeMap<>(pools));
     }
 
     public Optional<Qube> find(String name) {
@@ -113,13 +116,13 @@ public record RegistryState(long generation, NavigableMap<String, Qube> qubes, S
     public RegistryState with(Qube qube) {
         TreeMap<String, Qube> m = new TreeMap<>(qubes);
         m.put(qube.name(), qube);
-        return new RegistryState(generation, m, system, nextDomainId, recentDispids);
+        return new RegistryState(generation, m, system, nextDomainId, recentDispids, pools);
     }
 
     public RegistryState without(String name) {
         TreeMap<String, Qube> m = new TreeMap<>(qubes);
         m.remove(name);
-        return new RegistryState(generation, m, system, nextDomainId, recentDispids);
+        return new RegistryState(generation, m, system, nextDomainId, recentDispids, pools);
     }
 
     public RegistryState withSystem(String key, String value) {
@@ -129,19 +132,19 @@ public record RegistryState(long generation, NavigableMap<String, Qube> qubes, S
         } else {
             s.put(key, value);
         }
-        return new RegistryState(generation, qubes, s, nextDomainId, recentDispids);
+        return new RegistryState(generation, qubes, s, nextDomainId, recentDispids, pools);
     }
 
     public RegistryState withNextDomainId(int next) {
-        return new RegistryState(generation, qubes, system, next, recentDispids);
+        return new RegistryState(generation, qubes, system, next, recentDispids, pools);
     }
 
     public RegistryState withRecentDispids(Map<Integer, Long> recent) {
-        return new RegistryState(generation, qubes, system, nextDomainId, new TreeMap<>(recent));
+        return new RegistryState(generation, qubes, system, nextDomainId, new TreeMap<>(recent), pools);
     }
 
     RegistryState withGeneration(long g) {
-        return new RegistryState(g, qubes, system, nextDomainId, recentDispids);
+        return new RegistryState(g, qubes, system, nextDomainId, recentDispids, pools);
     }
 
     /** A free domain id at or after {@link #nextDomainId}, wrapping around; dom0's 0 is never handed out. */
@@ -165,7 +168,21 @@ public record RegistryState(long generation, NavigableMap<String, Qube> qubes, S
     /** The initial state: only dom0. */
     public static RegistryState initial() {
         Qube dom0 = Qube.create("dom0", QubeClass.ADMIN_VM, 0, new java.util.UUID(0, 0));
-        return new RegistryState(0, new TreeMap<>(Map.of("dom0", dom0)), new TreeMap<>(), 1, new TreeMap<>());
+        return new RegistryState(0, new TreeMap<>(Map.of("dom0", dom0)), new TreeMap<>(), 1, new TreeMap<>(),
+                defaultPools());
+    }
+
+    /** The pools of a fresh system: the default file pool and the kernel pool. */
+    public static SortedMap<String, StoragePool> defaultPools() {
+        return new TreeMap<>(Map.of(StoragePool.DEFAULT, new StoragePool(StoragePool.DEFAULT, "file"),
+                StoragePool.KERNELS, new StoragePool(StoragePool.KERNELS, "linux-kernel")));
+    }
+
+    /** This state with one pool added or replaced. */
+    public RegistryState withPool(StoragePool pool) {
+        TreeMap<String, StoragePool> p = new TreeMap<>(pools);
+        p.put(pool.name(), pool);
+        return new RegistryState(generation, qubes, system, nextDomainId, recentDispids, p);
     }
 
     @Override

@@ -16,6 +16,14 @@ public interface MemoryReleaser {
      */
     CompletableFuture<OptionalLong> release(String qube);
 
+    /**
+     * What {@code qube} uses now, without asking it to release anything (qmemman re-reads the guest's
+     * meminfo while it balloons). By default the same as {@link #release}.
+     */
+    default CompletableFuture<OptionalLong> usage(String qube) {
+        return release(qube);
+    }
+
     /** Reports nothing: ballooning is skipped. */
     static MemoryReleaser none() {
         return qube -> CompletableFuture.completedFuture(OptionalLong.empty());

@@ -8,6 +8,8 @@ import dev.qrexec.dispvm.registry.Qube;
 import dev.qrexec.dispvm.registry.QubeClass;
 import dev.qrexec.dispvm.registry.RegistryException;
 import dev.qrexec.dispvm.registry.RegistryState;
+import dev.qrexec.dispvm.registry.StoragePool;
+import dev.qrexec.dispvm.registry.Volume;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -109,6 +111,10 @@ public final class RegistryStore implements AutoCloseable {
                 throw new RegistryException.StoreFailure(file() + " has schema " + schema
                         + "; this daemon reads schema 1.." + StoreDocument.CURRENT_SCHEMA, null);
             }
+            if (schema == 1 && tree instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
+                StoreMigration.upgradeTree(o);
+                return StoreMigration.afterLoad(fromDocument(mapper.treeToValue(o, StoreDocument.class)));
+            }
             return fromDocument(mapper.treeToValue(tree, StoreDocument.class));
         } catch (IOException | IllegalArgumentException e) {
             throw new RegistryException.StoreFailure(file() + " is corrupt: " + e.getMessage(), e);
@@ -145,21 +151,35 @@ public final class RegistryStore implements AutoCloseable {
     static StoreDocument toDocument(RegistryState s) {
         List<StoreDocument.QubeDocument> qubes = new ArrayList<>();
         for (Qube q : s.qubes().values()) {
+            List<StoreDocument.VolumeDocument> volumes = new ArrayList<>();
+            for (Volume v : q.volumes().values()) {
+                volumes.add(new StoreDocument.VolumeDocument(v.name(), v.pool(), v.sizeBytes(), v.snapOnStart(),
+                        v.saveOnStop(), v.rw(), v.ephemeral(), v.source(), v.revision(), v.snapshotOf()));
+            }
             qubes.add(new StoreDocument.QubeDocument(q.name(), q.klass().typeName(), q.domainId(),
-                    q.uuid().toString(), q.properties(), q.features(), List.copyOf(q.tags())));
+                    q.uuid().toString(), q.properties(), q.features(), List.copyOf(q.tags()), volumes));
         }
+        List<StoreDocument.PoolDocument> pools = new ArrayList<>();
+        s.pools().values().forEach(p -> pools.add(new StoreDocument.PoolDocument(p.name(), p.driver())));
         Map<String, Long> recent = new TreeMap<>();
         s.recentDispids().forEach((k, v) -> recent.put(Integer.toString(k), v));
         return new StoreDocument(StoreDocument.CURRENT_SCHEMA, s.generation(), s.nextDomainId(), s.system(),
-                recent, qubes);
+                recent, pools, qubes);
     }
 
     static RegistryState fromDocument(StoreDocument d) {
         TreeMap<String, Qube> qubes = new TreeMap<>();
         Set<Integer> ids = new HashSet<>();
         for (StoreDocument.QubeDocument q : d.qubes()) {
+            TreeMap<String, Volume> volumes = new TreeMap<>();
+            for (StoreDocument.VolumeDocument v : q.volumes()) {
+                if (volumes.put(v.name(), new Volume(v.name(), v.pool(), v.size(), v.snapOnStart(), v.saveOnStop(),
+                        v.rw(), v.ephemeral(), v.source(), v.revision(), v.snapshotOf())) != null) {
+                    throw new IllegalArgumentException("volume '" + v.name() + "' of " + q.name() + " appears twice");
+                }
+            }
             Qube qube = new Qube(q.name(), QubeClass.ofTypeName(q.klass()), q.domainId(), UUID.fromString(q.uuid()),
-                    new TreeMap<>(q.properties()), new TreeMap<>(q.features()), new TreeSet<>(q.tags()));
+                    new TreeMap<>(q.properties()), new TreeMap<>(q.features()), new TreeSet<>(q.tags()), volumes);
             if (qubes.put(q.name(), qube) != null) {
                 throw new IllegalArgumentException("qube '" + q.name() + "' appears twice");
             }
@@ -172,7 +192,13 @@ public final class RegistryStore implements AutoCloseable {
         }
         TreeMap<Integer, Long> recent = new TreeMap<>();
         d.recentDispids().forEach((k, v) -> recent.put(Integer.parseInt(k), v));
-        return new RegistryState(d.generation(), qubes, new TreeMap<>(d.system()), d.nextDomainId(), recent);
+        TreeMap<String, StoragePool> pools = new TreeMap<>();
+        for (StoreDocument.PoolDocument p : d.pools()) {
+            if (pools.put(p.name(), new StoragePool(p.name(), p.driver())) != null) {
+                throw new IllegalArgumentException("pool '" + p.name() + "' appears twice");
+            }
+        }
+        return new RegistryState(d.generation(), qubes, new TreeMap<>(d.system()), d.nextDomainId(), recent, pools);
     }
 
     @Override

@@ -29,7 +29,7 @@ public final class SandboxDaemonChild {
         SandboxHypervisor hv = SandboxSetup.open(work, args[1]);
         AtomicBoolean hold = new AtomicBoolean();
         DispvmManager m = SandboxSetup.manager(hv, work,
-                (q, t) -> hold.get() ? new CompletableFuture<>() : CompletableFuture.completedFuture(null));
+                (q, services, t) -> hold.get() ? new CompletableFuture<>() : CompletableFuture.completedFuture(null));
         var a = m.admin();
         a.setFeature("dom0", Features.PRELOAD_DISPVM_DELAY, "0");
         a.create("tpl", QubeClass.TEMPLATE_VM, Map.of());

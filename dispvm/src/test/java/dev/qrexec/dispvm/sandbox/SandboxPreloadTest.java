@@ -111,6 +111,32 @@ class SandboxPreloadTest {
         }
     }
 
+    /** Section 5 item 6 on a real backend: the snapshot source follows a halted disposable's new template. */
+    @Test
+    void aNamedDisposableMovedToAnotherTemplateStartsFromThatTemplatesPrivate() throws Exception {
+        Path work = dir.resolve("w");
+        SandboxSetup.prepare(work);
+        Files.createDirectories(work.resolve("private-dvm2"));
+        Files.writeString(work.resolve("private-dvm2/seed2"), "from the second dvm template\n");
+        try (SandboxHypervisor hv = openOrSkip(work, instance("t"));
+             DispvmManager m = SandboxSetup.manager(hv, work, QubeReadiness.immediate())) {
+            setUpTemplates(m);
+            var a = m.admin();
+            a.create("dvm2", QubeClass.APP_VM, Map.of("template", "tpl", "template_for_dispvms", "True",
+                    "memory", "64", "maxmem", "256"));
+            a.createDisposable("dvm", java.util.Optional.of("nd"));
+            a.setProperty("nd", "template", "dvm2");
+            a.start("nd").get(60, TimeUnit.SECONDS);
+            assertEquals(QubeState.RUNNING, hv.state("nd"));
+            assertTrue(Files.exists(work.resolve("private-nd/seed2")), "copied from dvm2's private");
+            assertFalse(Files.exists(work.resolve("private-nd/seed")), "not from dvm's");
+            a.kill("nd").get(30, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(30)).until(() -> !hv.list().contains("nd"));
+            a.remove("nd").get(30, TimeUnit.SECONDS);
+            assertTrue(hv.list().isEmpty(), "left in the backend: " + hv.list());
+        }
+    }
+
     @Test
     void aDaemonKilledMidPreloadRestartsWithItsReadyPreloadsAndNoLeftovers() throws Exception {
         Path work = dir.resolve("w");

@@ -78,10 +78,9 @@ final class SandboxSetup {
                     .privateStorage(work.resolve("private-" + qube.name()))
                     .channelDir(work.resolve("ch-" + qube.name()))
                     .init(IDLE_INIT);
-            if (qube.klass() == QubeClass.DISP_VM) {
-                b.privateSource(work.resolve("private-" + qube.properties().get(PropertyRules.TEMPLATE)))
-                        .discardOnStop(true);
-            }
+            QubeSpecFactory.privateSnapshotSource(state, qube)
+                    .ifPresent(origin -> b.privateSource(work.resolve("private-" + origin)));
+            b.discardOnStop(qube.klass() == QubeClass.DISP_VM);
             return b.build();
         };
     }
