@@ -37,6 +37,7 @@ final class ManagedQube {
 
     private volatile QubeState state;
     private volatile long targetBytes;
+    private volatile int cpuWeight = dev.qrexec.xen.Hypervisor.DEFAULT_CPU_WEIGHT;
     private volatile long currentBytes;
 
     // Owned by the serial queue's tasks.
@@ -70,6 +71,14 @@ final class ManagedQube {
 
     void targetBytes(long bytes) {
         targetBytes = bytes;
+    }
+
+    int cpuWeight() {
+        return cpuWeight;
+    }
+
+    void cpuWeight(int weight) {
+        cpuWeight = weight;
     }
 
     long currentBytes() {
