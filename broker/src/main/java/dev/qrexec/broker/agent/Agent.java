@@ -32,8 +32,8 @@ import java.util.function.Supplier;
  * (the daemon connects, spec 1) and on the trigger socket, and runs the calls the daemon sends.
  *
  * <p>Threads: one event loop serves every channel (an agent has few); worker threads start
- * services and copy their streams (at most {@code 4 * maxCalls}, created on demand, idle ones end
- * after 30 s). Unlike the C agent, which must be restarted after its daemon goes away (spec 10.4),
+ * services and copy their streams (at most {@code 4 * maxCalls}, created on demand; beyond the
+ * {@value #KEPT_WORKERS} kept for the next call, idle ones end after 30 s). Unlike the C agent, which must be restarted after its daemon goes away (spec 10.4),
  * this agent accepts a new daemon once the previous control connection has closed; one control
  * connection at a time.
  */

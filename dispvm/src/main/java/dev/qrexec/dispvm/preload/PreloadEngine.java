@@ -287,9 +287,11 @@ public final class PreloadEngine {
      * then cold-starts a disposable.
      */
     public CompletableFuture<Void> deliver(PreloadHandle h, Duration wait, String caller) {
+        // Thread hops cost the caller (each a wake-up, milliseconds on a busy host): the unpause is only
+        // asked for on the completing thread, the use step runs on ours, failures are handled on ours.
         return h.complete()
                 .orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS)
-                .thenComposeAsync(v -> {
+                .thenCompose(v -> {
                     QubeState st = hypervisor.state(h.name());
                     if (st == QubeState.PAUSED) {
                         h.unpausingForCaller(true);
@@ -299,17 +301,19 @@ public final class PreloadEngine {
                         return CompletableFuture.completedFuture(null);
                     }
                     return CompletableFuture.failedFuture(new IllegalStateException(h.name() + " is " + st));
-                }, executor)
+                })
                 .thenComposeAsync(v -> use(h, true, caller), executor)
-                .whenCompleteAsync((v, e) -> {
+                .whenComplete((v, e) -> {
                     if (e != null) {
                         Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
                         String why = c instanceof TimeoutException ? "not ready within " + wait.toMillis() + " ms"
                                 : c.toString();
-                        LOG.log(System.Logger.Level.WARNING, "preload {0} not delivered: {1}", h.name(), why);
-                        discard(h.name(), "delivery failed: " + why, timings.cleanupDelay());
+                        executor.execute(() -> {
+                            LOG.log(System.Logger.Level.WARNING, "preload {0} not delivered: {1}", h.name(), why);
+                            discard(h.name(), "delivery failed: " + why, timings.cleanupDelay());
+                        });
                     }
-                }, executor);
+                });
     }
 
     /**
