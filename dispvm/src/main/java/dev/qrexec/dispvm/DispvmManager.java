@@ -183,15 +183,19 @@ public final class DispvmManager implements Disposables, AutoCloseable {
         if (claimed.isPresent()) {
             PreloadHandle h = claimed.get();
             Duration wait = Duration.ofMillis((long) (qrexecTimeout.toMillis() * timings.claimWaitFactor()));
-            engine.deliver(h, wait, caller).whenCompleteAsync((v, e) -> {
+            // Delivered on the engine's thread that ran the use step (no further hop); a cold start blocks, so
+            // the fallback goes back to the executor.
+            engine.deliver(h, wait, caller).whenComplete((v, e) -> {
                 if (e == null) {
                     finishDelivery(h.name(), dvmTemplate, caller, true, t0, out);
                 } else {
-                    LOG.log(System.Logger.Level.INFO, "falling back to a cold disposable of {0}: {1}", dvmTemplate,
-                            e.toString());
-                    cold(dvmTemplate, caller, qrexecTimeout, t0, out);
+                    executor.execute(() -> {
+                        LOG.log(System.Logger.Level.INFO, "falling back to a cold disposable of {0}: {1}", dvmTemplate,
+                                e.toString());
+                        cold(dvmTemplate, caller, qrexecTimeout, t0, out);
+                    });
                 }
-            }, executor);
+            });
         } else {
             executor.execute(() -> cold(dvmTemplate, caller, qrexecTimeout, t0, out));
         }

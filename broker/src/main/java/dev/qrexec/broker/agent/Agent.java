@@ -25,14 +25,15 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * The qrexec agent of one qube: listens on its control channel {@code vchan.<domain>.0.512.sock}
  * (the daemon connects, spec 1) and on the trigger socket, and runs the calls the daemon sends.
  *
  * <p>Threads: one event loop serves every channel (an agent has few); worker threads start
- * services and copy their streams (at most {@code 4 * maxCalls}, created on demand, idle ones end
- * after 30 s). Unlike the C agent, which must be restarted after its daemon goes away (spec 10.4),
+ * services and copy their streams (at most {@code 4 * maxCalls}, created on demand; beyond the
+ * {@value #KEPT_WORKERS} kept for the next call, idle ones end after 30 s). Unlike the C agent, which must be restarted after its daemon goes away (spec 10.4),
  * this agent accepts a new daemon once the previous control connection has closed; one control
  * connection at a time.
  */
@@ -40,6 +41,14 @@ public final class Agent implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(Agent.class.getName());
     static final Duration RETRY_DELAY = Duration.ofMillis(10);
+    /** The whole warm-up gives up after this; the agent then starts anyway. */
+    static final Duration WARM_UP_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * Worker threads kept when idle: as many as one call uses (launch, stdin, stdout, stderr, a Java
+     * service). Idle threads beyond these end after 30 s, and in a paused preload that happens at the
+     * thaw, in the middle of its first call; these stay, so that call finds its threads ready.
+     */
+    static final int KEPT_WORKERS = 5;
 
     private final AgentConfig config;
     private final AgentState state;
@@ -58,7 +67,8 @@ public final class Agent implements AutoCloseable {
         // Native epoll: the agent's own listeners are epoll domain sockets on the same event loop.
         this.transport = VchanTransport.create(VchanTransport.Kind.EPOLL, 1);
         this.group = transport.eventLoopGroup();
-        this.workers = new ThreadPoolExecutor(0, 4 * config.maxCalls(), 30, TimeUnit.SECONDS,
+        this.workers = new ThreadPoolExecutor(Math.min(KEPT_WORKERS, 4 * config.maxCalls()), 4 * config.maxCalls(), 30,
+                TimeUnit.SECONDS,
                 new SynchronousQueue<>(), new DefaultThreadFactory("agent-worker", true));
         this.launcher = new ServiceLauncher(config.serviceLocator(), config.configDirs(), config.javaServices(),
                 state, config.userMode(), workers, config.sessionTimeout());
@@ -66,12 +76,29 @@ public final class Agent implements AutoCloseable {
 
     /** Starts listening; returns once both sockets exist. */
     public static Agent start(AgentConfig config, AgentState state) throws IOException {
+        return start(config, state, 0);
+    }
+
+    /**
+     * Starts listening, then makes {@code warmUpRounds} calls to itself through its whole service
+     * path ({@link WarmUp}) before it reports the system running ({@code qubes.WaitForRunningSystem}),
+     * so that a preloaded disposable is paused with that path loaded, linked and partly compiled.
+     * A warm-up that fails is logged and skipped; it never fails the start.
+     */
+    public static Agent start(AgentConfig config, AgentState state, int warmUpRounds) throws IOException {
+        if (warmUpRounds < 0) {
+            throw new IllegalArgumentException("warmUpRounds must not be negative, got " + warmUpRounds);
+        }
         Agent agent = new Agent(config, state);
         try {
             agent.bind();
         } catch (IOException | RuntimeException e) {
             agent.close();
             throw e;
+        }
+        if (warmUpRounds > 0) {
+            WarmUp.Result r = new WarmUp(agent).run(warmUpRounds, WARM_UP_TIMEOUT);
+            LOG.log(System.Logger.Level.INFO, r.toString());
         }
         state.markSystemRunning();
         LOG.log(System.Logger.Level.INFO, "agent of " + config.qubeName() + " (domain " + config.domain()
@@ -178,7 +205,31 @@ public final class Agent implements AutoCloseable {
             callEnded(domain, port);
             return;
         }
-        ChannelInitializer<Channel> init = new ChannelInitializer<>() {
+        connectData(address, dataChannel(what, justExec, launch),
+                System.nanoTime() + config.dataConnectTimeout().toNanos(), what, () -> callEnded(domain, port));
+    }
+
+    /**
+     * A call the agent makes to itself (see {@link WarmUp}): the path of {@link #startCall} from the
+     * data connection on, to an endpoint of its own; neither counted nor reported to the daemon.
+     */
+    void startOwnCall(VchanAddress address, String what, Supplier<ServiceLauncher.Launch> launch,
+                      Runnable ended) {
+        connectData(address, dataChannel(what, false, launch),
+                System.nanoTime() + config.dataConnectTimeout().toNanos(), what, ended);
+    }
+
+    ServiceLauncher launcher() {
+        return launcher;
+    }
+
+    VchanTransport transport() {
+        return transport;
+    }
+
+    private ChannelInitializer<Channel> dataChannel(String what, boolean justExec,
+                                                    Supplier<ServiceLauncher.Launch> launch) {
+        return new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
                 WirePipeline.install(ch, ChannelRole.DATA_SERVICE);
@@ -186,7 +237,6 @@ public final class Agent implements AutoCloseable {
                 ch.pipeline().addLast(new ServiceDataHandler(what, justExec, launch, workers));
             }
         };
-        connectData(address, init, System.nanoTime() + config.dataConnectTimeout().toNanos(), what, domain, port);
     }
 
     /**
@@ -196,25 +246,25 @@ public final class Agent implements AutoCloseable {
      * listener is about to appear and giving up would fail the whole call.
      */
     private void connectData(VchanAddress address, ChannelInitializer<Channel> init, long deadline, String what,
-                             int domain, int port) {
+                             Runnable ended) {
         long remaining = deadline - System.nanoTime();
         transport.connect(address, init, Duration.ofNanos(Math.max(remaining, 0))).addListener(f -> {
             if (f.isSuccess()) {
                 Channel ch = (Channel) f.getNow();
-                ch.closeFuture().addListener(c -> callEnded(domain, port));
+                ch.closeFuture().addListener(c -> ended.run());
                 return;
             }
             boolean timedOut = f.cause() instanceof VchanConnectException.Timeout;
             if (!timedOut && deadline - System.nanoTime() > RETRY_DELAY.toNanos()) {
                 LOG.log(System.Logger.Level.DEBUG, "data channel for '" + what + "' failed (" + f.cause()
                         + "), trying again");
-                group.schedule(() -> connectData(address, init, deadline, what, domain, port),
+                group.schedule(() -> connectData(address, init, deadline, what, ended),
                         RETRY_DELAY.toMillis(), TimeUnit.MILLISECONDS);
                 return;
             }
             LOG.log(System.Logger.Level.WARNING, "cannot connect data channel for '" + what + "': "
                     + f.cause().getMessage());
-            callEnded(domain, port);
+            ended.run();
         });
     }
 

@@ -68,6 +68,18 @@ public final class ServiceLauncher {
      * @param justExec true for JUST_EXEC: the process gets {@code /dev/null} for its stdio
      */
     public Launch launch(CommandLine commandLine, boolean justExec) {
+        return launch(commandLine, justExec, null);
+    }
+
+    /**
+     * Like {@link #launch} (same parsing, config and service look-ups), but runs {@code builtin}
+     * whatever the service path holds: the agent's warm-up calls, which must not start a file.
+     */
+    Launch launchBuiltin(CommandLine commandLine, JavaService builtin) {
+        return launch(commandLine, false, Objects.requireNonNull(builtin, "builtin"));
+    }
+
+    private Launch launch(CommandLine commandLine, boolean justExec, JavaService forced) {
         RpcInvocation call;
         try {
             call = commandLine.rpcOrNull();
@@ -96,6 +108,10 @@ public final class ServiceLauncher {
         }
         Map<String, String> env = ServiceEnvironment.of(call, ProcessHandle.current().pid());
         Optional<ServiceLocator.Found> found = locator.find(call);
+        if (forced != null) {
+            return new Started(new JavaServiceRun(call.fullName(), forced, call, env, agent, serviceThreads, false),
+                    "java:" + call.fullName());
+        }
         boolean socket = found.isPresent() && found.get().kind() == ServiceLocator.Kind.SOCKET;
         if (!socket && (config.exitOnClientEof() || config.exitOnServiceEof() || config.skipServiceDescriptor())) {
             // As Qubes does: these keys only mean something for a socket service.

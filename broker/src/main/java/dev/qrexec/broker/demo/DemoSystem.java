@@ -545,7 +545,9 @@ public final class DemoSystem implements AutoCloseable {
                 }
                 b.privateSource(source);
             });
-            return agents.decorate(b, s.name()).build();
+            // Reserved before it is defined (spec 2.2): a preload is already in its template's list here.
+            boolean preload = disposable && state.preloadList(state.property(qube, "template")).contains(qube.name());
+            return agents.decorate(b, s.name(), preload).build();
         };
     }
 }

@@ -34,7 +34,7 @@ final class InProcessAgents implements QubeAgents {
     }
 
     @Override
-    public QubeSpec.Builder decorate(QubeSpec.Builder spec, String qube) {
+    public QubeSpec.Builder decorate(QubeSpec.Builder spec, String qube, boolean preload) {
         return spec;
     }
 

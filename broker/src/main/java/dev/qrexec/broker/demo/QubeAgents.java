@@ -9,8 +9,12 @@ import dev.qrexec.xen.QubeSpec;
  */
 interface QubeAgents extends AutoCloseable {
 
-    /** Adds what the backend needs to run the agent (template root, init, environment). */
-    QubeSpec.Builder decorate(QubeSpec.Builder spec, String qube);
+    /**
+     * Adds what the backend needs to run the agent (template root, init, environment).
+     *
+     * @param preload the qube is a preloaded disposable (its agent may prepare for its one call)
+     */
+    QubeSpec.Builder decorate(QubeSpec.Builder spec, String qube, boolean preload);
 
     /** The qube is running: make sure its agent listens (idempotent). */
     void started(QubeSpec spec) throws Exception;

@@ -20,8 +20,8 @@ final class SandboxAgents implements QubeAgents {
     }
 
     @Override
-    public QubeSpec.Builder decorate(QubeSpec.Builder spec, String qube) {
-        return spec.templateRoot(templateRoot).init(bundle.init(qube)).environment(bundle.environment());
+    public QubeSpec.Builder decorate(QubeSpec.Builder spec, String qube, boolean preload) {
+        return spec.templateRoot(templateRoot).init(bundle.init(qube, preload)).environment(bundle.environment());
     }
 
     @Override

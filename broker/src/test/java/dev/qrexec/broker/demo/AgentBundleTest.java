@@ -32,6 +32,10 @@ class AgentBundleTest {
         assertTrue(init.contains("dev.qrexec.broker.agent.cli.AgentCli"));
         assertTrue(init.contains("--name=work"));
         assertTrue(init.contains("--agent-socket=/run/vchan/agent.sock"));
+        assertTrue(init.stream().noneMatch(a -> a.startsWith("--warm-up")), "only a preload warms up: " + init);
+        List<String> preload = b.init("disp12", true);
+        assertTrue(preload.contains("--warm-up=" + AgentBundle.PRELOAD_WARM_UP_CALLS), preload.toString());
+        assertTrue(preload.containsAll(AgentBundle.JVM_FLAGS), preload.toString());
     }
 
     @Test

@@ -301,9 +301,11 @@ public final class PreloadEngine {
      * then cold-starts a disposable.
      */
     public CompletableFuture<Void> deliver(PreloadHandle h, Duration wait, String caller) {
+        // Thread hops cost the caller (each a wake-up, milliseconds on a busy host): the unpause is only
+        // asked for on the completing thread, the use step runs on ours, failures are handled on ours.
         return h.complete()
                 .orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS)
-                .thenComposeAsync(v -> {
+                .thenCompose(v -> {
                     QubeState st = hypervisor.state(h.name());
                     if (st == QubeState.PAUSED) {
                         h.unpausingForCaller(true);
@@ -313,17 +315,19 @@ public final class PreloadEngine {
                         return CompletableFuture.completedFuture(null);
                     }
                     return CompletableFuture.failedFuture(new IllegalStateException(h.name() + " is " + st));
-                }, executor)
+                })
                 .thenComposeAsync(v -> use(h, true, caller), executor)
-                .whenCompleteAsync((v, e) -> {
+                .whenComplete((v, e) -> {
                     if (e != null) {
                         Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
                         String why = c instanceof TimeoutException ? "not ready within " + wait.toMillis() + " ms"
                                 : c.toString();
-                        LOG.log(System.Logger.Level.WARNING, "preload {0} not delivered: {1}", h.name(), why);
-                        discard(h.name(), "delivery failed: " + why, timings.cleanupDelay());
+                        executor.execute(() -> {
+                            LOG.log(System.Logger.Level.WARNING, "preload {0} not delivered: {1}", h.name(), why);
+                            discard(h.name(), "delivery failed: " + why, timings.cleanupDelay());
+                        });
                     }
-                }, executor);
+                });
     }
 
     /**
@@ -364,12 +368,20 @@ public final class PreloadEngine {
         double d = PreloadSettings.delaySeconds(after, template);
         // The refill starts once the use is on disk, so its writes do not delay the caller's.
         Optional<String> deferred = Optional.ofNullable(deferredNetvm[0]);
-        return c.durable().whenComplete((v, e) -> {
+        c.durable().whenComplete((v, e) -> {
+            if (e != null) {
+                LOG.log(System.Logger.Level.WARNING, "use of {0} is not on disk yet ({1}); the next registry"
+                        + " write carries it", h.name(), e.toString());
+            }
             if (!(d < 0 && !registry.snapshot().preloadList(template).isEmpty())) {
                 scheduleRefill(template, requested ? "preload used" : "preload used without a request",
                         PreloadSettings.toDuration(d));
             }
-        }).thenComposeAsync(v -> network.applyOnUse(h.name(), deferred, requested), executor);
+        });
+        // The caller does not wait for the fsync (1-10 ms): a crash before it lands leaves the qube
+        // listed as a preload but running, which recovery discards (only paused preloads are kept).
+        // A deferred netvm is applied, and its uplink awaited, before the qube is handed out.
+        return network.applyOnUse(h.name(), deferred, requested);
     }
 
     // ---------------------------------------------------------------- discard, events, recovery

@@ -28,6 +28,8 @@ import java.util.concurrent.TimeUnit;
 public final class AgentCli {
 
     private static final System.Logger LOG = System.getLogger(AgentCli.class.getName());
+    /** Upper bound of {@code --warm-up}: more calls buy nothing measurable and delay the start. */
+    static final int MAX_WARM_UP = 200;
 
     private AgentCli() {
     }
@@ -95,6 +97,7 @@ public final class AgentCli {
         Path openDir = Path.of(System.getProperty("java.io.tmpdir"));
         Path sessionFile = null;
         Path readyFile = null;
+        int warmUp = 0;
         for (String a : args) {
             if (a.equals("-h") || a.equals("--help")) {
                 return null;
@@ -123,13 +126,19 @@ public final class AgentCli {
                 case "session-file" -> sessionFile = Path.of(value);
                 case "ready-file" -> readyFile = Path.of(value);
                 case "max-calls" -> b.maxCalls(parseInt(value, "--max-calls"));
+                case "warm-up" -> {
+                    warmUp = parseInt(value, "--warm-up");
+                    if (warmUp < 0 || warmUp > MAX_WARM_UP) {
+                        throw new IllegalArgumentException("--warm-up must be in [0, " + MAX_WARM_UP + "], got " + warmUp);
+                    }
+                }
                 default -> throw new IllegalArgumentException("unknown option --" + key);
             }
         }
         b.javaServices(DefaultServices.template(urls, files, openDir));
         AgentConfig config = b.build();
         AgentState state = new AgentState(config.qubeName());
-        Agent agent = Agent.start(config, state);
+        Agent agent = Agent.start(config, state, warmUp);
         watchSession(state, sessionFile);
         if (readyFile != null) {
             Files.writeString(readyFile, ProcessHandle.current().pid() + "\n");
@@ -180,7 +189,9 @@ public final class AgentCli {
         err.println("usage: agent [--domain=ID] [--vchan-dir=DIR] [--name=QUBE] [--agent-socket=PATH]");
         err.println("             [--service-path=DIRS] [--config-path=DIRS] [--user-mode=self|switch]");
         err.println("             [--url-command=CMD] [--file-command=CMD] [--open-dir=DIR]");
-        err.println("             [--session-file=PATH] [--ready-file=PATH] [--max-calls=N]");
+        err.println("             [--session-file=PATH] [--ready-file=PATH] [--max-calls=N] [--warm-up=N]");
+        err.println("--warm-up=N: N calls to itself before reporting the system running (default 0; a preloaded");
+        err.println("  disposable's one call is then fast: see docs/architecture/dispvm-latency.md)");
         err.println("env: VCHAN_DOMAIN, VCHAN_SOCKET_DIR, QREXEC_SERVICE_PATH, QUBES_RPC_CONFIG_PATH");
         err.println("recommended JVM flags (docs/architecture/broker-agent.md): -XX:TieredStopAtLevel=1");
         err.println("  -XX:+UseSerialGC -Xss512k -Xmx64m -XX:MaxHeapFreeRatio=20 -XX:MinHeapFreeRatio=5 -Xshare:auto");
