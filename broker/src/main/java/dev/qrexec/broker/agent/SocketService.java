@@ -25,20 +25,24 @@ final class SocketService implements RunningService {
 
     private SocketService(SocketChannel socket) {
         this.socket = socket;
-        InputStream raw = Channels.newInputStream(socket);
+        // Not Channels.newInputStream/newOutputStream: on a SocketChannel both take its blockingLock,
+        // so a read waiting for the service's answer would block the write of stdin that the service
+        // waits for (deadlock). The channel itself has separate read and write locks.
         this.in = new InputStream() {
             @Override
             public int read() throws IOException {
-                int b = raw.read();
-                if (b < 0) {
-                    exit.complete(0);
-                }
-                return b;
+                byte[] one = new byte[1];
+                int n = read(one, 0, 1);
+                return n < 0 ? -1 : one[0] & 0xff;
             }
 
             @Override
             public int read(byte[] b, int off, int len) throws IOException {
-                int n = raw.read(b, off, len);
+                java.util.Objects.checkFromIndexSize(off, len, b.length);
+                if (len == 0) {
+                    return 0;
+                }
+                int n = socket.read(java.nio.ByteBuffer.wrap(b, off, len));
                 if (n < 0) {
                     exit.complete(0);
                 }
@@ -46,16 +50,17 @@ final class SocketService implements RunningService {
             }
         };
         this.out = new OutputStream() {
-            private final OutputStream delegate = Channels.newOutputStream(socket);
-
             @Override
             public void write(int b) throws IOException {
-                delegate.write(b);
+                write(new byte[] {(byte) b}, 0, 1);
             }
 
             @Override
             public void write(byte[] b, int off, int len) throws IOException {
-                delegate.write(b, off, len);
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b, off, len);
+                while (buf.hasRemaining()) {
+                    socket.write(buf);
+                }
             }
 
             @Override
