@@ -39,6 +39,7 @@ final class SocketService implements RunningService {
 
             @Override
             public int read(byte[] b, int off, int len) throws IOException {
+                java.util.Objects.checkFromIndexSize(off, len, b.length);
                 if (len == 0) {
                     return 0;
                 }
