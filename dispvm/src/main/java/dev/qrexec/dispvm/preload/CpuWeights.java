@@ -13,27 +13,10 @@ final class CpuWeights {
 
     private static final System.Logger LOG = System.getLogger(CpuWeights.class.getName());
 
-    /** System property overriding {@link #PRELOAD} (1..65535; 256 turns the lowering off). */
-    static final String PROPERTY = "qrexec.preload.cpu-weight";
-
     /** One eighth of the default share: a preload gets 1/9 of a CPU another qube also wants. */
-    static final int PRELOAD = preloadWeight(System.getProperty(PROPERTY));
+    static final int PRELOAD = Hypervisor.DEFAULT_CPU_WEIGHT / 8;
 
     private CpuWeights() {
-    }
-
-    static int preloadWeight(String configured) {
-        int fallback = Hypervisor.DEFAULT_CPU_WEIGHT / 8;
-        if (configured == null) {
-            return fallback;
-        }
-        try {
-            return Hypervisor.requireCpuWeight("preloads", Integer.parseInt(configured.trim()));
-        } catch (IllegalArgumentException e) {
-            LOG.log(System.Logger.Level.WARNING, "{0}={1} ignored ({2}); preloads boot at weight {3}", PROPERTY,
-                    configured, e.getMessage(), fallback);
-            return fallback;
-        }
     }
 
     /** Before a preload's start; completes (never fails) once the backend took the weight or refused it. */
