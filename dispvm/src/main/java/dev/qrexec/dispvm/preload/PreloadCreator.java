@@ -99,8 +99,7 @@ final class PreloadCreator {
                 commit.after().property(commit.after().get(name), PropertyRules.QREXEC_TIMEOUT)));
         commit.durable()
                 .thenComposeAsync(v -> step(h, PreloadStage.RESERVED, PreloadStage.STARTING,
-                        () -> define(name).thenCompose(x -> CpuWeights.lower(hypervisor, name))
-                                .thenCompose(x -> hypervisor.start(name))), executor)
+                        () -> define(name).thenCompose(x -> hypervisor.start(name))), executor)
                 .thenComposeAsync(v -> {
                     events.publish(DispvmEvent.of(DispvmEvent.Kind.PRELOAD_STARTED, name, template, ""));
                     return step(h, PreloadStage.STARTING, PreloadStage.WAITING_OPERATIONAL,

@@ -309,12 +309,9 @@ public final class PreloadEngine {
                     QubeState st = hypervisor.state(h.name());
                     if (st == QubeState.PAUSED) {
                         h.unpausingForCaller(true);
-                        // queued ahead of the unpause on the qube's lane; not waited for
-                        CpuWeights.restore(hypervisor, h.name());
                         return hypervisor.unpause(h.name());
                     }
                     if (st == QubeState.RUNNING) {
-                        CpuWeights.restore(hypervisor, h.name());
                         return CompletableFuture.completedFuture(null);
                     }
                     return CompletableFuture.failedFuture(new IllegalStateException(h.name() + " is " + st));
@@ -340,9 +337,6 @@ public final class PreloadEngine {
     private CompletableFuture<Void> use(PreloadHandle h, boolean requested, String caller) {
         if (requested ? !h.advance(PreloadStage.CLAIMED, PreloadStage.USED) : h.stage() != PreloadStage.USED) {
             return CompletableFuture.failedFuture(new CancellationException(h.name() + " is " + h.stage()));
-        }
-        if (!requested) {
-            CpuWeights.restore(hypervisor, h.name());   // a delivery restored it already
         }
         String template = h.template();
         String[] deferredNetvm = {null};
