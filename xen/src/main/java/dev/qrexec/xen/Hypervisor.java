@@ -66,32 +66,6 @@ public interface Hypervisor extends AutoCloseable {
      */
     CompletableFuture<Void> setMemoryTarget(String name, long targetBytes);
 
-    /** The CPU weight a qube has until told otherwise (the Xen credit scheduler's default). */
-    int DEFAULT_CPU_WEIGHT = 256;
-
-    /** Lowest and highest CPU weight (the Xen credit scheduler's range). */
-    int MIN_CPU_WEIGHT = 1;
-    int MAX_CPU_WEIGHT = 65535;
-
-    /**
-     * Sets the qube's share of the CPUs when they are contended, relative to other qubes (weight
-     * 512 gets twice the time of 256). Applies at once to a running or paused qube and at every
-     * later start of a halted one. The preload engine boots preloads with a low weight so that a
-     * preload starting in the background does not slow the call being served.
-     *
-     * @throws IllegalArgumentException if {@code weight} is outside {@link #MIN_CPU_WEIGHT}..{@link #MAX_CPU_WEIGHT}
-     */
-    CompletableFuture<Void> setCpuWeight(String name, int weight);
-
-    /** Checks a CPU weight argument, for implementations. */
-    static int requireCpuWeight(String name, int weight) {
-        if (weight < MIN_CPU_WEIGHT || weight > MAX_CPU_WEIGHT) {
-            throw new IllegalArgumentException("CPU weight of '" + name + "' must be in " + MIN_CPU_WEIGHT + ".."
-                    + MAX_CPU_WEIGHT + ", was " + weight);
-        }
-        return weight;
-    }
-
     /** Current memory of a qube. */
     MemoryUsage memory(String name);
 

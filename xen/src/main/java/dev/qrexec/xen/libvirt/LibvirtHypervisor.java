@@ -11,7 +11,6 @@ import dev.qrexec.xen.libvirt.binding.DomainHandle;
 import dev.qrexec.xen.libvirt.binding.LibvirtConnection;
 import dev.qrexec.xen.libvirt.binding.LibvirtError;
 import dev.qrexec.xen.libvirt.binding.LibvirtLibrary;
-import dev.qrexec.xen.libvirt.binding.VirTypedParameter;
 
 import java.time.Duration;
 import java.util.List;
@@ -237,14 +236,6 @@ public final class LibvirtHypervisor implements Hypervisor {
                 throw e;
             }
             q.currentBytes(q.spec.memoryMiB() * MIB);  // the periodic refresh reads the real balloon
-            if (q.cpuWeight() != DEFAULT_CPU_WEIGHT) {
-                try {
-                    d.setSchedulerParameter(schedulerWeight(q.cpuWeight()));
-                } catch (RuntimeException e) {
-                    // a qube that runs with the default share is still a started qube
-                    LOG.log(WARNING, "qube {0} started with the default CPU weight: {1}", q.spec.name(), e.getMessage());
-                }
-            }
             transitions.transition(q, QubeState.RUNNING, LifecycleEvent.Kind.STARTED, "");
             hostMemory.refresh();
             return null;
@@ -371,30 +362,6 @@ public final class LibvirtHypervisor implements Hypervisor {
             q.currentBytes(d.info().memory.longValue() * 1024);
             return null;
         });
-    }
-
-    /**
-     * Through the domain's scheduler parameters: the credit scheduler's {@code weight} on Xen (and
-     * the test driver), {@code cpu_shares} on QEMU/KVM (1024 for our default 256). Libvirt applies
-     * them to a running domain; a halted qube gets its weight at its next start.
-     */
-    @Override
-    public CompletableFuture<Void> setCpuWeight(String name, int weight) {
-        Hypervisor.requireCpuWeight(name, weight);
-        qubes.require(name);
-        return onQube(name, "set the CPU weight of", (q, d) -> {
-            q.cpuWeight(weight);
-            if (q.active()) {
-                d.setSchedulerParameter(schedulerWeight(weight));
-            }
-            return null;
-        });
-    }
-
-    private VirTypedParameter schedulerWeight(int weight) {
-        return conn.uri().startsWith("qemu")
-                ? VirTypedParameter.of("cpu_shares", VirTypedParameter.ULLONG, weight * 4L)
-                : VirTypedParameter.of("weight", VirTypedParameter.UINT, weight);
     }
 
     /** On the memory timer, through each qube's queue: reads the balloon of running qubes. */

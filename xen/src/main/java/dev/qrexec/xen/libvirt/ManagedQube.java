@@ -37,7 +37,6 @@ final class ManagedQube {
 
     private volatile QubeState state;
     private volatile long targetBytes;
-    private volatile int cpuWeight = dev.qrexec.xen.Hypervisor.DEFAULT_CPU_WEIGHT;
     private volatile long currentBytes;
 
     // Owned by the serial queue's tasks.
@@ -71,14 +70,6 @@ final class ManagedQube {
 
     void targetBytes(long bytes) {
         targetBytes = bytes;
-    }
-
-    int cpuWeight() {
-        return cpuWeight;
-    }
-
-    void cpuWeight(int weight) {
-        cpuWeight = weight;
     }
 
     long currentBytes() {

@@ -267,9 +267,6 @@ public final class SandboxHypervisor implements Hypervisor {
             HostPaths.requireReachable(spec);
             cgroupDriver.create(spec.name(), new CgroupLimits(spec.maxMemoryMiB() << 20, qube.targetBytes,
                     config.pidsMax(), spec.vcpus()));
-            if (qube.cpuWeight != Hypervisor.DEFAULT_CPU_WEIGHT) {
-                cgroupDriver.setCpuWeight(spec.name(), qube.cpuWeight);
-            }
             startProbe.reached(spec.name(), "cgroup-created");
             SandboxLauncher.Launched launched = launcher.launch(spec, qube.hostUid, privateDir,
                     store.consoleLog(spec.name()), config.startTimeout());
@@ -473,23 +470,6 @@ public final class SandboxHypervisor implements Hypervisor {
                 }
             }
             qube.targetBytes = targetBytes;
-            return CompletableFuture.completedFuture(null);
-        });
-    }
-
-    @Override
-    public CompletableFuture<Void> setCpuWeight(String name, int weight) {
-        Hypervisor.requireCpuWeight(name, weight);
-        return onLane(name, qube -> {
-            QubeState state = qube.state;
-            if ((state == QubeState.RUNNING || state == QubeState.PAUSED) && cgroupDriver.limitsCpu()) {
-                try {
-                    cgroupDriver.setCpuWeight(name, weight);
-                } catch (IOException e) {
-                    throw failed(qube, "set the CPU weight of", e);
-                }
-            }
-            qube.cpuWeight = weight;
             return CompletableFuture.completedFuture(null);
         });
     }

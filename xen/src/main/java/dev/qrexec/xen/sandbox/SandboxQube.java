@@ -21,8 +21,6 @@ final class SandboxQube {
     final SerialLane lane = new SerialLane();
     volatile QubeState state = QubeState.HALTED;
     volatile long targetBytes;
-    /** Written on the lane; applied to the cgroup at every start. */
-    volatile int cpuWeight = dev.qrexec.xen.Hypervisor.DEFAULT_CPU_WEIGHT;
     /** Written on the lane; volatile so an interrupting kill can read whose launcher to spare. */
     volatile Running running;
     /**

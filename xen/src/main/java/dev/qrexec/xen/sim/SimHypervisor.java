@@ -304,22 +304,6 @@ public final class SimHypervisor implements Hypervisor {
     }
 
     @Override
-    public CompletableFuture<Void> setCpuWeight(String name, int weight) {
-        Hypervisor.requireCpuWeight(name, weight);
-        CompletableFuture<Void> future = new CompletableFuture<>();
-        onSimThread(future, () -> {
-            require(name).cpuWeight = weight;
-            future.complete(null);
-        });
-        return future;
-    }
-
-    /** The qube's CPU weight (the sim schedules nothing by it; tests read what the engine set). */
-    public int cpuWeight(String name) {
-        return require(name).cpuWeight;
-    }
-
-    @Override
     public MemoryUsage memory(String name) {
         return require(name).memory();
     }

@@ -45,8 +45,6 @@ final class SimQube {
 
     final QubeSpec spec;
     private volatile QubeState state = QubeState.HALTED;
-    /** Written on the sim thread. */
-    volatile int cpuWeight = dev.qrexec.xen.Hypervisor.DEFAULT_CPU_WEIGHT;
     private volatile MemoryUsage memory;
 
     long currentBytes;

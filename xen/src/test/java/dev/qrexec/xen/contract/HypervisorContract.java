@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -179,7 +178,6 @@ public abstract class HypervisorContract {
         assertFailsWith(noSuch, () -> hypervisor.kill(ghost));
         assertFailsWith(noSuch, () -> hypervisor.undefine(ghost));
         assertFailsWith(noSuch, () -> hypervisor.setMemoryTarget(ghost, 64 * MIB));
-        assertFailsWith(noSuch, () -> hypervisor.setCpuWeight(ghost, 32));
     }
 
     // ------------------------------------------------------------------ life-cycle
@@ -354,36 +352,6 @@ public abstract class HypervisorContract {
         complete(hypervisor.setMemoryTarget(name, target));
         assertEquals(target, hypervisor.memory(name).targetBytes());
         assertEquals(QubeState.RUNNING, hypervisor.state(name));
-    }
-
-    // ------------------------------------------------------------------ CPU weight
-
-    @Test
-    void cpuWeightIsKeptForTheStartAndChangesWhileRunningOrPaused() {
-        String name = define("weight");
-        complete(hypervisor.setCpuWeight(name, 32));
-        complete(hypervisor.start(name));
-        appliedCpuWeight(name).ifPresent(w -> assertEquals(32, w, "the weight set while halted applies at start"));
-        complete(hypervisor.pause(name));
-        complete(hypervisor.setCpuWeight(name, Hypervisor.DEFAULT_CPU_WEIGHT));
-        assertEquals(QubeState.PAUSED, hypervisor.state(name), "a weight change is no unpause");
-        appliedCpuWeight(name).ifPresent(w -> assertEquals(Hypervisor.DEFAULT_CPU_WEIGHT, w));
-        complete(hypervisor.unpause(name));
-        complete(hypervisor.setCpuWeight(name, 512));
-        appliedCpuWeight(name).ifPresent(w -> assertEquals(512, w));
-        assertEquals(QubeState.RUNNING, hypervisor.state(name));
-    }
-
-    @Test
-    void cpuWeightOutOfRangeIsRefused() {
-        String name = define("badweight");
-        assertThrows(IllegalArgumentException.class, () -> hypervisor.setCpuWeight(name, 0));
-        assertThrows(IllegalArgumentException.class, () -> hypervisor.setCpuWeight(name, 65536));
-    }
-
-    /** The weight the backend has applied to a running qube, where a test can read it back. */
-    protected OptionalInt appliedCpuWeight(String name) {
-        return OptionalInt.empty();
     }
 
     // ------------------------------------------------------------------ helpers for subclasses

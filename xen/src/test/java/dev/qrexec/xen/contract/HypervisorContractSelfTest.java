@@ -144,7 +144,6 @@ class HypervisorContractSelfTest {
         @Override public QubeState state(String name) { return sim.state(name); }
         @Override public List<String> list() { return sim.list(); }
         @Override public CompletableFuture<Void> setMemoryTarget(String name, long bytes) { return sim.setMemoryTarget(name, bytes); }
-        @Override public CompletableFuture<Void> setCpuWeight(String name, int weight) { return sim.setCpuWeight(name, weight); }
         @Override public MemoryUsage memory(String name) { return sim.memory(name); }
         @Override public HostMemory hostMemory() { return sim.hostMemory(); }
         @Override public AutoCloseable subscribe(Consumer<LifecycleEvent> listener) { return sim.subscribe(listener); }

@@ -10,30 +10,14 @@ import java.nio.file.Path;
 class SandboxHypervisorContractTest extends HypervisorContract {
 
     private Path template;
-    private String instance;
 
     @Override
     protected Hypervisor createHypervisor(Path tempDir) throws Exception {
         SandboxFixture.makeTraversable(tempDir);
-        instance = SandboxFixture.uniqueInstance("ct");
-        SandboxHypervisor hypervisor = SandboxFixture.open(SandboxFixture.config(tempDir, instance).build());
+        SandboxHypervisor hypervisor = SandboxFixture.open(
+                SandboxFixture.config(tempDir, SandboxFixture.uniqueInstance("ct")).build());
         template = SandboxFixture.templateRoot();
         return hypervisor;
-    }
-
-    /** Read back from cgroupfs: v1 {@code cpu.shares} is 4 x the weight, v2 {@code cpu.weight} 100/256 of it. */
-    @Override
-    protected java.util.OptionalInt appliedCpuWeight(String name) {
-        String group = dev.qrexec.xen.sandbox.cgroup.CgroupDriver.instanceGroupName(instance);
-        Path v1 = Path.of("/sys/fs/cgroup/cpu", group, name, "cpu.shares");
-        try {
-            if (java.nio.file.Files.exists(v1)) {
-                return java.util.OptionalInt.of(Integer.parseInt(java.nio.file.Files.readString(v1).trim()) / 4);
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return java.util.OptionalInt.empty();   // v2 rounds the weight: not compared exactly
     }
 
     @Override

@@ -17,9 +17,4 @@ class SimHypervisorContractTest extends HypervisorContract {
                 .hostMemoryMiB(4096)
                 .build();
     }
-
-    @Override
-    protected java.util.OptionalInt appliedCpuWeight(String name) {
-        return java.util.OptionalInt.of(((SimHypervisor) hypervisor).cpuWeight(name));
-    }
 }

@@ -61,11 +61,6 @@ public final class DomainHandle implements AutoCloseable {
         check(lib.virDomainSetMemoryFlags(live(), new NativeLong(kib), flags), "virDomainSetMemoryFlags");
     }
 
-    /** {@code virDomainSetSchedulerParameters} with one parameter. */
-    public void setSchedulerParameter(VirTypedParameter parameter) {
-        check(lib.virDomainSetSchedulerParameters(live(), parameter, 1), "virDomainSetSchedulerParameters");
-    }
-
     /** {@code virDomainGetState}: {state, reason}. */
     public int[] state() {
         int[] state = new int[1];

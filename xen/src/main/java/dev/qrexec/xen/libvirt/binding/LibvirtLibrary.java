@@ -43,7 +43,6 @@ public interface LibvirtLibrary extends Library {
     /** Returns a malloc'd string; fails with VIR_ERR_NO_DOMAIN_METADATA when the element is absent. */
     Pointer virDomainGetMetadata(Pointer dom, int type, String uri, int flags);
     int virDomainSetMemoryFlags(Pointer dom, NativeLong memoryKiB, int flags);
-    int virDomainSetSchedulerParameters(Pointer dom, VirTypedParameter params, int nparams);
 
     // --- host ---
     int virNodeGetInfo(Pointer conn, VirNodeInfo info);

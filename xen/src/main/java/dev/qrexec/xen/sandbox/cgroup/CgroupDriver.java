@@ -71,13 +71,6 @@ public interface CgroupDriver {
      */
     void setMemoryTarget(String qube, long targetBytes) throws IOException;
 
-    /**
-     * Sets the group's CPU weight, given on the hypervisor SPI's scale (default 256): v1
-     * {@code cpu.shares} (default 1024), v2 {@code cpu.weight} (default 100). Does nothing where the
-     * cpu controller is not available ({@link #limitsCpu}).
-     */
-    void setCpuWeight(String qube, int weight) throws IOException;
-
     /** Memory charged to the group now, in bytes. */
     long memoryUsage(String qube) throws IOException;
 

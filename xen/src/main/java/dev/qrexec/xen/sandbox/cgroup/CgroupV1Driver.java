@@ -100,15 +100,6 @@ public final class CgroupV1Driver implements CgroupDriver {
     }
 
     @Override
-    public void setCpuWeight(String qube, int weight) throws IOException {
-        if (cpuInstance != null) {
-            // 256 -> 1024, the kernel's default; cpu.shares accepts 2..262144
-            long shares = Math.max(2, Math.min(262_144, weight * 4L));
-            CgroupFiles.write(cpuInstance.resolve(qube).resolve("cpu.shares"), Long.toString(shares));
-        }
-    }
-
-    @Override
     public boolean exists(String qube) {
         return instanceGroups().stream().anyMatch(group -> Files.isDirectory(group.resolve(qube)));
     }

@@ -70,15 +70,6 @@ public final class CgroupV2Driver implements CgroupDriver {
     }
 
     @Override
-    public void setCpuWeight(String qube, int weight) throws IOException {
-        if (limitsCpu()) {
-            // 256 -> 100, the kernel's default; cpu.weight accepts 1..10000
-            long w = Math.max(1, Math.min(10_000, weight * 100L / 256));
-            CgroupFiles.write(group(qube).resolve("cpu.weight"), Long.toString(w));
-        }
-    }
-
-    @Override
     public boolean limitsPids() {
         return available("pids");
     }
