@@ -179,18 +179,29 @@ public final class DemoSystem implements AutoCloseable {
             agents.started(spec);
             BrokerDaemon d = server.daemon();
             AgentSession s = d.session(qube).orElseGet(() -> declareQuietly(d, address(qube)));
-            return s.whenReady()
+            // The manager cancels the wait once it is not needed (the preload was claimed or
+            // discarded): a failed call is then not made again on a qube that may be gone.
+            CompletableFuture<Void> wait = new CompletableFuture<>();
+            s.whenReady()
                     .thenComposeAsync(x -> CompletableFuture.allOf(services.stream()
-                            .map(service -> CompletableFuture.runAsync(() -> waitForService(qube, service), readiness))
+                            .map(service -> CompletableFuture.runAsync(
+                                    () -> waitForService(qube, service, () -> !wait.isDone()), readiness))
                             .toArray(CompletableFuture[]::new)), readiness)
-                    .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                    .whenComplete((v, e) -> {
+                        if (e != null) {
+                            wait.completeExceptionally(e);
+                        } else {
+                            wait.complete(null);
+                        }
+                    });
+            return wait.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             return CompletableFuture.failedFuture(e);
         }
     }
 
     /** {@code qrexec-client -d QUBE DEFAULT:QUBESRPC <service> dom0}; blocks until it exits. */
-    private void waitForService(String qube, String service) {
+    private void waitForService(String qube, String service, java.util.function.BooleanSupplier wanted) {
         // The broker binds the qube's local socket asynchronously after declare(); its name link comes last.
         Path local = layout.socketDir().resolve("qrexec." + qube);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -209,6 +220,10 @@ public final class DemoSystem implements AutoCloseable {
                 if (attempt == 3 || closed) {
                     throw e;
                 }
+                if (!wanted.getAsBoolean()) {
+                    LOG.log(Level.DEBUG, "readiness call of {0} no longer needed: {1}", qube, e.getMessage());
+                    throw e;
+                }
                 LOG.log(Level.INFO, "readiness call of {0} failed, retrying: {1}", qube, e.getMessage());
             }
         }
@@ -224,6 +239,31 @@ public final class DemoSystem implements AutoCloseable {
             throw new IllegalStateException(service + " in " + qube + " exited " + code + ": "
                     + err.toString(StandardCharsets.UTF_8).strip());
         }
+    }
+
+    /**
+     * {@code system.thenCompose(wait)}, except that cancelling (or timing out) the result also
+     * cancels the wait itself: the preload engine cancels a readiness wait it no longer needs.
+     */
+    static CompletableFuture<Void> cancellable(CompletableFuture<DemoSystem> system,
+                                               java.util.function.Function<DemoSystem, CompletableFuture<Void>> wait) {
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        system.whenComplete((s, failure) -> {
+            if (failure != null) {
+                result.completeExceptionally(failure);
+                return;
+            }
+            CompletableFuture<Void> inner = wait.apply(s);
+            result.whenComplete((v, e) -> inner.cancel(false));
+            inner.whenComplete((v, e) -> {
+                if (e != null) {
+                    result.completeExceptionally(e);
+                } else {
+                    result.complete(null);
+                }
+            });
+        });
+        return result;
     }
 
     private static AgentSession declareQuietly(BrokerDaemon d, AgentAddress address) {
@@ -444,7 +484,7 @@ public final class DemoSystem implements AutoCloseable {
                 CompletableFuture<DemoSystem> self = new CompletableFuture<>();
                 QubeSpecFactory specs = specs(layout, a);
                 manager = DispvmManager.builder(choice.hypervisor()).storeDir(layout.store()).specFactory(specs)
-                        .readiness((qube, services, timeout) -> self.thenCompose(s -> s.awaitAgent(qube, services, timeout)))
+                        .readiness((qube, services, timeout) -> cancellable(self, s -> s.awaitAgent(qube, services, timeout)))
                         .build();
                 DispvmManager m = manager;
                 BrokerServer.Builder sb = BrokerServer.builder()

@@ -243,8 +243,10 @@ public final class PreloadEngine {
     }
 
     /**
-     * Claims the oldest preload of {@code template} that is not outdated, in one registry change;
-     * outdated ones passed on the way are dropped and cleaned later. Empty when there is none.
+     * Claims the oldest ready preload of {@code template} that is not outdated, else the oldest one
+     * still being created, in one registry change; outdated ones are dropped and cleaned later. Empty
+     * when there is none. Qubes takes the oldest whatever its state, so a caller may wait for a boot
+     * while a younger preload sits ready; a ready one is handed out at once.
      */
     public Optional<PreloadHandle> claim(String template) {
         String[] chosen = new String[1];
@@ -258,17 +260,17 @@ public final class PreloadEngine {
             List<String> list = new ArrayList<>(s.preloadList(template));
             for (String n : List.copyOf(list)) {
                 Optional<Qube> q = s.find(n);
-                PreloadHandle h = handles.get(n);
                 if (q.isEmpty() || Outdated.isOutdated(s, q.get())) {
                     outdated.add(n);
                     list.remove(n);
-                    continue;
                 }
-                if (h != null && h.claim()) {
-                    chosen[0] = n;
-                    list.remove(n);
-                    break;
-                }
+            }
+            chosen[0] = claimFirst(list, true);
+            if (chosen[0] == null) {
+                chosen[0] = claimFirst(list, false);
+            }
+            if (chosen[0] != null) {
+                list.remove(chosen[0]);
             }
             if (chosen[0] == null && outdated.isEmpty()) {
                 return s;
@@ -295,6 +297,17 @@ public final class PreloadEngine {
         return Optional.of(h);
     }
 
+    /** The first of {@code list} (oldest first) claimed, among the ready ones only if {@code readyOnly}. */
+    private String claimFirst(List<String> list, boolean readyOnly) {
+        for (String n : list) {
+            PreloadHandle h = handles.get(n);
+            if (h != null && (!readyOnly || h.stage() == PreloadStage.READY) && h.claim()) {
+                return n;
+            }
+        }
+        return null;
+    }
+
     /**
      * Delivers a claimed preload: waits for its creation to end (a failure ends the wait at once),
      * unpauses it, and performs the use step. Fails when the preload cannot be delivered; the caller
@@ -309,7 +322,9 @@ public final class PreloadEngine {
                     QubeState st = hypervisor.state(h.name());
                     if (st == QubeState.PAUSED) {
                         h.unpausingForCaller(true);
-                        return hypervisor.unpause(h.name());
+                        // The caller (and `qvm ls` after it) sees it running at once, not only when
+                        // the backend's UNPAUSED event has been dispatched.
+                        return hypervisor.unpause(h.name()).thenRun(() -> registry.powerChanged(h.name(), "Running"));
                     }
                     if (st == QubeState.RUNNING) {
                         return CompletableFuture.completedFuture(null);
