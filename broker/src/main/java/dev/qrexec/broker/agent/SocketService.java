@@ -1,11 +1,11 @@
 package dev.qrexec.broker.agent;
 
+import dev.qrexec.broker.io.SocketChannelStreams;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -26,52 +26,9 @@ final class SocketService implements RunningService {
 
     private SocketService(SocketChannel socket) {
         this.socket = socket;
-        // Straight on the channel, not through Channels.newInputStream/newOutputStream: those take
-        // the channel's blocking lock for the whole call, so a read waiting for the service would
-        // hold up the caller's input to it (JDK 17).
-        this.in = new InputStream() {
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                int n = read(one, 0, 1);
-                return n < 0 ? -1 : one[0] & 0xff;
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                java.util.Objects.checkFromIndexSize(off, len, b.length);
-                if (len == 0) {
-                    return 0;
-                }
-                int n = socket.read(ByteBuffer.wrap(b, off, len));
-                if (n < 0) {
-                    exit.complete(0);
-                }
-                return n;
-            }
-        };
-        this.out = new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                ByteBuffer buf = ByteBuffer.wrap(b, off, len);
-                while (buf.hasRemaining()) {
-                    socket.write(buf);
-                }
-            }
-
-            @Override
-            public void close() throws IOException {
-                // Stdin EOF is a half-close; the service may still answer.
-                if (socket.isOpen()) {
-                    socket.shutdownOutput();
-                }
-            }
-        };
+        this.in = SocketChannelStreams.input(socket, () -> exit.complete(0));
+        // Stdin EOF (closing this stream) is a half-close; the service may still answer.
+        this.out = SocketChannelStreams.output(socket);
     }
 
     static SocketService connect(Path path, String descriptor) throws IOException {

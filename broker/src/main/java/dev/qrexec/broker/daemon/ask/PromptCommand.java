@@ -1,6 +1,7 @@
 package dev.qrexec.broker.daemon.ask;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.qrexec.broker.io.SocketChannelStreams;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.BufferedReader;
@@ -11,7 +12,6 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -85,34 +85,8 @@ public final class PromptCommand {
     }
 
     private int serve(SocketChannel ch) throws IOException {
-        // Reads and writes straight on the channel: the Channels streams would hold its blocking
-        // lock while the reader waits, and the answer could not be written (JDK 17).
-        OutputStream toBroker = new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                ByteBuffer buf = ByteBuffer.wrap(b, off, len);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-            }
-        };
-        InputStream fromSocket = new InputStream() {
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                return len == 0 ? 0 : ch.read(ByteBuffer.wrap(b, off, len));
-            }
-        };
+        OutputStream toBroker = SocketChannelStreams.output(ch);
+        InputStream fromSocket = SocketChannelStreams.input(ch, () -> { });
         BlockingQueue<JsonNode> questions = new ArrayBlockingQueue<>(MAX_QUEUED);
         Thread asker = new Thread(() -> askLoop(questions, toBroker, ch), "qrexec-prompt-user");
         asker.setDaemon(true);
