@@ -95,6 +95,7 @@ class FaultsAndRecoveryTest {
         f.admin().setProperty("dvm", "memory", "1000");
         f.admin().setFeature("dvm", Features.PRELOAD_DISPVM_MAX, "2");
         f.awaitReady("dvm", 1);
+        f.syncEvents();
         assertTrue(f.events.stream().anyMatch(e -> e.kind() == DispvmEvent.Kind.REFILL_LIMITED_BY_MEMORY));
         assertEquals(1, f.queue("dvm").size());
     }

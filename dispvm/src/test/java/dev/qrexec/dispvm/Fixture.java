@@ -28,6 +28,10 @@ final class Fixture implements AutoCloseable {
     final Path storeDir;
     DispvmManager manager;
     final List<DispvmEvent> events = new CopyOnWriteArrayList<>();
+    /** Qube name of the barrier events {@link #syncEvents} publishes; never a real qube, never recorded. */
+    private static final String SYNC = "fixture.sync";
+    private final java.util.concurrent.atomic.AtomicLong syncsSent = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong syncsSeen = new java.util.concurrent.atomic.AtomicLong();
     private final UnaryOperator<DispvmManager.Builder> customize;
 
     Fixture(Path dir) {
@@ -49,7 +53,13 @@ final class Fixture implements AutoCloseable {
                 .memoryLimits(new MemoryBalancer.Limits(Duration.ofMillis(20), Duration.ofMillis(300),
                         100L << 20, 1.1, 200L << 20, 1.3, Duration.ofSeconds(2), 64));
         DispvmManager m = customize.apply(b).build();
-        m.subscribe(events::add);
+        m.subscribe(e -> {
+            if (e.qube().equals(SYNC)) {
+                syncsSeen.incrementAndGet();
+            } else {
+                events.add(e);
+            }
+        });
         return m;
     }
 
@@ -85,7 +95,19 @@ final class Fixture implements AutoCloseable {
                 && queue(template).size() == n);
     }
 
+    /**
+     * Waits until every event published so far has reached {@link #events}: delivery is
+     * asynchronous (one listener queue, in order), so a barrier event marks how far it got.
+     */
+    void syncEvents() {
+        long n = syncsSent.incrementAndGet();
+        manager.events().publish(DispvmEvent.of(DispvmEvent.Kind.REFILL_SCHEDULED, SYNC, "", "fixture barrier"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> syncsSeen.get() >= n);
+    }
+
+    /** How many events of {@code kind} concern {@code qube}, counting every event published so far. */
     long count(DispvmEvent.Kind kind, String qube) {
+        syncEvents();
         return events.stream().filter(e -> e.kind() == kind && e.qube().equals(qube)).count();
     }
 

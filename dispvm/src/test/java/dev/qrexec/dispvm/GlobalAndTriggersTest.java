@@ -88,8 +88,10 @@ class GlobalAndTriggersTest {
     @Test
     void globalMaxWithoutSystemDefaultFiresNothing() {
         f.admin().setFeature("dom0", Features.PRELOAD_DISPVM_MAX, "2");
+        f.syncEvents();
         assertEquals(0, f.events.stream().filter(e -> e.kind() == DispvmEvent.Kind.REFILL_SCHEDULED).count());
         f.admin().removeFeature("dom0", Features.PRELOAD_DISPVM_MAX);
+        f.syncEvents();
         assertEquals(0, f.events.stream().filter(e -> e.kind() == DispvmEvent.Kind.REFILL_SCHEDULED).count());
     }
 

@@ -104,6 +104,7 @@ class PreloadTest {
         f.admin().preload("dvm").join();
         f.manager.obtain("dvm", "work").join();
         assertTrue(f.queue("dvm").isEmpty());
+        f.syncEvents();
         assertEquals(0, f.events.stream().filter(e -> e.kind() == DispvmEvent.Kind.PRELOAD_RESERVED).count());
     }
 
